@@ -209,6 +209,49 @@ fn agent_scenario_runs_a_foreground_subagent() {
 }
 
 #[test]
+fn agentbg_scenario_ends_the_turn_then_reports_the_background_subagent() {
+    let Some(cc) = ClaudeCode::start() else { return };
+    let sandbox = Sandbox::new();
+    let plugin = sandbox.root().join("plugin");
+    let events_file = recorder_plugin(&plugin);
+
+    let out = cc.run_session(&sandbox.home, &sandbox.work, "SCENARIO:agentbg go", &[&plugin], &[], &[]);
+    out.assert_success();
+
+    // The subagent runs concurrently with the end of the main turn: its hooks interleave with
+    // the main thread's, so each thread's order is checked on its own.
+    let events = read_jsonl(&events_file);
+    let (sub, main): (Vec<Value>, Vec<Value>) = events.into_iter().partition(|e| e.get("agent_id").is_some());
+    assert_eq!(
+        sequence(&main),
+        expect(&[
+            ("SessionStart", "", ""),
+            ("UserPromptSubmit", "", ""),
+            ("PreToolUse", "Agent", "toolu_agentbg_1_0"),
+            ("PostToolUse", "Agent", "toolu_agentbg_1_0"),
+            ("Stop", "", ""),
+            ("UserPromptSubmit", "", ""),
+            ("Stop", "", ""),
+            ("SessionEnd", "", ""),
+        ])
+    );
+    assert_eq!(
+        sequence(&sub),
+        expect(&[("PreToolUse", "Bash", "toolu_sub_1_0"), ("PostToolUse", "Bash", "toolu_sub_1_0"), ("SubagentStop", "", "")])
+    );
+    let notification = main[5]["prompt"].as_str().unwrap();
+    assert!(notification.contains("<task-notification>"), "{notification}");
+    assert_eq!(main[6]["last_assistant_message"], "The background task has finished.");
+    // The transcript writes the notification as a user line that the system, not a person, wrote.
+    let transcript = read_jsonl(&transcript_path(&sandbox.home, &out.session_id()));
+    let system_prompts = transcript
+        .iter()
+        .filter(|l| l["type"] == "user" && l["promptSource"] == "system")
+        .count();
+    assert_eq!(system_prompts, 1);
+}
+
+#[test]
 fn thinking_scenario_then_continue_keeps_the_session() {
     let Some(cc) = ClaudeCode::start() else { return };
     let sandbox = Sandbox::new();

@@ -115,6 +115,21 @@ def scenario_agent(step: int, turn: int, wd: str) -> list[dict] | None:
     return None
 
 
+def scenario_agentbg(step: int, turn: int, wd: str) -> list[dict] | None:
+    """A background subagent: in -p mode the turn ends first, then Claude Code sends a
+    <task-notification> prompt (answered by the notification rule in reply_for)."""
+    if step == 0:
+        return [tool(f"toolu_agentbg_{turn}_0", "Agent", {
+            "description": "background subagent",
+            "prompt": "SCENARIO:sub please run echo inside subagent",
+            "subagent_type": "general-purpose",
+            "run_in_background": True,
+        })]
+    if step == 1:
+        return [text("Started a background agent.")]
+    return None
+
+
 def scenario_sub(step: int, turn: int, wd: str) -> list[dict] | None:
     """What the subagent started by scenario_agent does."""
     if step == 0:
@@ -130,6 +145,7 @@ SCENARIOS = {
     "multi": scenario_multi,
     "thinking": scenario_thinking,
     "agent": scenario_agent,
+    "agentbg": scenario_agentbg,
     "sub": scenario_sub,
 }
 
@@ -189,6 +205,9 @@ def reply_for(body: dict, counter: int) -> dict:
     scenario, step, turn, workdir = plan(body)
     if scenario == "side":
         content = [text("Fake side reply.")]
+    elif any("<task-notification>" in t for t in user_texts((body.get("messages") or [{}])[-1])):
+        scenario, step = "notification", 0
+        content = [text("The background task has finished.")]
     else:
         content = SCENARIOS[scenario](step, turn, workdir) or [text("Nothing more to do.")]
     stop = "tool_use" if any(b["type"] == "tool_use" for b in content) else "end_turn"
