@@ -53,7 +53,7 @@ mkdir -p "$prefix" || fail "cannot create $prefix"
 echo "install-claude-code: installing @anthropic-ai/claude-code@$version into $prefix (~400 MB, once)" >&2
 # --ignore-scripts: the wrapper's postinstall only links the platform binary, which we call
 # directly; skipping it avoids npm's "scripts not allowed" failures and any network fetch.
-npm install --prefix "$prefix" --no-audit --no-fund --ignore-scripts --loglevel=error \
+npm install --prefix "$prefix" --no-audit --no-fund --ignore-scripts --include=optional --loglevel=error \
   --save-exact "@anthropic-ai/claude-code@$version" >&2 \
   || fail "npm install @anthropic-ai/claude-code@$version failed"
 
