@@ -12,7 +12,7 @@ server. Each reply is decided from the request alone, so a scenario is determini
   conversation that replays a scenario.
 
 Requests that carry no ``tools`` (side queries such as titles) and prompts without a marker get
-a single text reply. Only the Python 3.11 standard library is used.
+a single text reply; an unknown scenario name gets a text reply saying so. Only the Python 3.11 standard library is used.
 
 Usage: fake_anthropic.py [--port 0] [--host 127.0.0.1] [--log requests.jsonl]
 Prints exactly one line ``LISTENING http://127.0.0.1:<port>`` on stdout once it accepts
@@ -197,7 +197,7 @@ def plan(body: dict) -> tuple[str, int, int, str]:
     workdir = find_workdir([body.get("system"), messages]) or "/nonexistent-workdir"
     if not body.get("tools"):
         return ("side", 0, max(turn, 1), workdir)
-    return (scenario if scenario in SCENARIOS else "plain", step, max(turn, 1), workdir)
+    return (scenario, step, max(turn, 1), workdir)
 
 
 def reply_for(body: dict, counter: int) -> dict:
@@ -208,6 +208,8 @@ def reply_for(body: dict, counter: int) -> dict:
     elif any("<task-notification>" in t for t in user_texts((body.get("messages") or [{}])[-1])):
         scenario, step = "notification", 0
         content = [text("The background task has finished.")]
+    elif scenario not in SCENARIOS:
+        content = [text(f"fake API: unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")]
     else:
         content = SCENARIOS[scenario](step, turn, workdir) or [text("Nothing more to do.")]
     stop = "tool_use" if any(b["type"] == "tool_use" for b in content) else "end_turn"
