@@ -22,12 +22,25 @@ import {
 /**
  * Most events `recordEvents` takes in one call. Each event costs two index
  * reads and two writes, so 100 events stay far below a mutation's 16,000
- * document writes and 4,096 index ranges; the binding limit is bytes: with
- * the client's truncated details (tens of KiB at most per event) a batch
- * stays well under the 16 MiB a transaction may write, and one call runs in
- * a few milliseconds of the 1 s a mutation may take.
+ * document writes and 4,096 index ranges and run in a few milliseconds of the
+ * 1 s a mutation may take. Bytes are bounded separately (MAX_BATCH_BYTES).
  */
 export const MAX_BATCH_EVENTS = 100;
+
+/**
+ * Most bytes of events (as JSON) one `recordEvents` call takes: half of the
+ * 16 MiB a transaction may write, leaving room for the session rows and
+ * Convex's own encoding overhead.
+ */
+export const MAX_BATCH_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Largest `payload.detail` stored as sent. A bigger one (the client is meant
+ * to truncate long before this) is replaced by a note of its size, so one
+ * oversized event can neither exceed Convex's 1 MiB document limit nor block
+ * the rest of a session behind it forever.
+ */
+export const MAX_DETAIL_BYTES = 256 * 1024;
 
 /** The name the client also uses for the key (never logged nor echoed). */
 const API_KEY_ENV = "CLAUDE_SYNC_API_KEY";
@@ -92,6 +105,17 @@ function requireKey(apiKey: string | undefined): void {
 }
 
 // ---------------------------------------------------------------- events
+
+const utf8 = new TextEncoder();
+const jsonBytes = (value: unknown) => utf8.encode(JSON.stringify(value) ?? "").length;
+
+/** The event as stored: an oversized detail becomes a note of its size. */
+function bounded(ev: SyncEvent): SyncEvent {
+  if (ev.payload.detail === undefined) return ev;
+  const bytes = jsonBytes(ev.payload.detail);
+  if (bytes <= MAX_DETAIL_BYTES) return ev;
+  return { ...ev, payload: { ...ev.payload, detail: { omitted: "too_large", bytes } } };
+}
 
 type SessionFields = Omit<Doc<"sessions">, "_id" | "_creationTime">;
 
@@ -193,7 +217,10 @@ async function findSession(ctx: MutationCtx, sessionId: string) {
     .first();
 }
 
-/** Stores one event unless its eventId is already stored, and folds it into its session. */
+/**
+ * Stores one (already `bounded`) event unless its eventId is already stored,
+ * and folds it into its session.
+ */
 async function applyEvent(ctx: MutationCtx, ev: SyncEvent): Promise<Status> {
   const seen = await ctx.db
     .query("events")
@@ -225,15 +252,16 @@ export const recordEvent = mutation({
   returns: v.object({ status: statusValidator, eventId: v.string() }),
   handler: async (ctx, { apiKey, ...ev }) => {
     requireKey(apiKey);
-    const status = await applyEvent(ctx, ev);
+    const status = await applyEvent(ctx, bounded(ev));
     return { status, eventId: ev.eventId };
   },
 });
 
 /**
- * Records up to MAX_BATCH_EVENTS events in one transaction, each as
- * `recordEvent` would, answering per event in input order. A larger batch is
- * rejected whole with `ConvexError({code: "BATCH_TOO_LARGE", maxEvents})`.
+ * Records up to MAX_BATCH_EVENTS events (MAX_BATCH_BYTES of JSON) in one
+ * transaction, each as `recordEvent` would, answering per event in input
+ * order. A larger batch is refused whole, before anything is written, with
+ * `ConvexError({code: "BATCH_TOO_LARGE", maxEvents, maxBytes})`: split it.
  */
 export const recordEvents = mutation({
   args: { apiKey: v.optional(v.string()), events: v.array(eventValidator) },
@@ -242,20 +270,25 @@ export const recordEvents = mutation({
   }),
   handler: async (ctx, { apiKey, events }) => {
     requireKey(apiKey);
-    if (events.length > MAX_BATCH_EVENTS) {
-      throw new ConvexError({
-        code: "BATCH_TOO_LARGE",
-        message: `At most ${MAX_BATCH_EVENTS} events per call`,
-        maxEvents: MAX_BATCH_EVENTS,
-      });
-    }
+    if (events.length > MAX_BATCH_EVENTS) throw batchTooLarge();
+    const stored = events.map(bounded);
+    if (jsonBytes(stored) > MAX_BATCH_BYTES) throw batchTooLarge();
     const results: { eventId: string; status: Status }[] = [];
-    for (const ev of events) {
+    for (const ev of stored) {
       results.push({ eventId: ev.eventId, status: await applyEvent(ctx, ev) });
     }
     return { results };
   },
 });
+
+function batchTooLarge() {
+  return new ConvexError({
+    code: "BATCH_TOO_LARGE",
+    message: `At most ${MAX_BATCH_EVENTS} events and ${MAX_BATCH_BYTES} bytes per call`,
+    maxEvents: MAX_BATCH_EVENTS,
+    maxBytes: MAX_BATCH_BYTES,
+  });
+}
 
 // ---------------------------------------------------------------- reads
 
