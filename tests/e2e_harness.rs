@@ -91,7 +91,7 @@ fn multi_tool_scenario_fires_every_hook_once_in_order() {
     let Some(cc) = ClaudeCode::start() else {
         return;
     };
-    let sandbox = Sandbox::new();
+    let sandbox = SessionSandbox::new();
     let plugin = sandbox.root().join("plugin");
     let events_file = recorder_plugin(&plugin);
     let prompt_secret = "ghp_PromptSecret0123456789abcdefghijKLMN";
@@ -277,7 +277,7 @@ fn agent_scenario_runs_a_foreground_subagent() {
     let Some(cc) = ClaudeCode::start() else {
         return;
     };
-    let sandbox = Sandbox::new();
+    let sandbox = SessionSandbox::new();
     let plugin = sandbox.root().join("plugin");
     let events_file = recorder_plugin(&plugin);
 
@@ -349,7 +349,7 @@ fn agentbg_scenario_ends_the_turn_then_reports_the_background_subagent() {
     let Some(cc) = ClaudeCode::start() else {
         return;
     };
-    let sandbox = Sandbox::new();
+    let sandbox = SessionSandbox::new();
     let plugin = sandbox.root().join("plugin");
     let events_file = recorder_plugin(&plugin);
 
@@ -413,7 +413,7 @@ fn thinking_scenario_then_continue_keeps_the_session() {
     let Some(cc) = ClaudeCode::start() else {
         return;
     };
-    let sandbox = Sandbox::new();
+    let sandbox = SessionSandbox::new();
     let plugin = sandbox.root().join("plugin");
     let events_file = recorder_plugin(&plugin);
 
@@ -489,7 +489,7 @@ fn hook_trouble_and_hook_output_show_in_the_transcript() {
     let Some(cc) = ClaudeCode::start() else {
         return;
     };
-    let sandbox = Sandbox::new();
+    let sandbox = SessionSandbox::new();
     let plugin = sandbox.root().join("plugin");
     let sh = |script: &str| json!([{"hooks": [{"type": "command", "command": "/bin/sh", "args": ["-c", script]}]}]);
     write_plugin(
@@ -548,7 +548,7 @@ fn plugin_validate_reports_findings_as_json() {
     let Some(cc) = ClaudeCode::start() else {
         return;
     };
-    let sandbox = Sandbox::new();
+    let sandbox = SessionSandbox::new();
     let good = sandbox.root().join("good");
     recorder_plugin(&good);
     let (status, report) = cc.validate_plugin(&sandbox.home, &good, &[]);

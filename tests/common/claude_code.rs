@@ -5,7 +5,7 @@
 //! Typical use:
 //! ```ignore
 //! let Some(cc) = ClaudeCode::start() else { return }; // not installed here: skipped (CI panics)
-//! let sandbox = Sandbox::new();
+//! let sandbox = SessionSandbox::new();
 //! let out = cc.run_session(&sandbox.home, &sandbox.work, "SCENARIO:multi go", &[&plugin], &[], &[]);
 //! let transcript = read_jsonl(&transcript_path(&sandbox.home, &out.session_id()));
 //! assert!(hook_attachments(&transcript).is_empty());
@@ -13,9 +13,6 @@
 //!
 //! The fake's scenarios (marker `SCENARIO:<name>` in the prompt) and the ids they produce are
 //! described in `tests/e2e/README.md`.
-
-// Each integration-test binary compiles this whole module but uses only part of it.
-#![allow(dead_code)]
 
 use std::env;
 use std::fs;
@@ -185,52 +182,54 @@ impl Drop for FakeApi {
 }
 
 /// A throwaway HOME and work dir (a git repo on branch `main` with one commit).
-pub struct Sandbox {
+pub struct SessionSandbox {
     dir: TempDir,
     pub home: PathBuf,
     pub work: PathBuf,
 }
 
-impl Sandbox {
-    pub fn new() -> Sandbox {
+impl SessionSandbox {
+    pub fn new() -> SessionSandbox {
         let dir = TempDir::new().expect("sandbox temp dir");
         let (home, work) = (dir.path().join("home"), dir.path().join("work"));
         for d in [&home, &work] {
             fs::create_dir_all(d).expect("sandbox subdir");
         }
-        for args in [
-            &["init", "-q", "-b", "main"][..],
-            &[
-                "-c",
-                "user.name=e2e",
-                "-c",
-                "user.email=e2e@example.invalid",
-                "commit",
-                "-q",
-                "--allow-empty",
-                "-m",
-                "init",
-            ],
-        ] {
-            let status = Command::new("git")
-                .args(args)
-                .current_dir(&work)
-                .env("HOME", &home)
-                .stdout(Stdio::null())
-                .status()
-                .expect("git must be installed for the end-to-end tests");
-            assert!(
-                status.success(),
-                "git {args:?} failed in {}",
-                work.display()
-            );
-        }
-        Sandbox { dir, home, work }
+        init_git_repo(&work);
+        SessionSandbox { dir, home, work }
     }
 
     /// The sandbox's root directory (parent of home/ and work/), free for the test's own files.
     pub fn root(&self) -> &Path {
         self.dir.path()
+    }
+}
+
+/// Makes `dir` a git repo on branch `main` with one empty commit, as a session's work dir:
+/// Claude Code and the product read the branch from it.
+pub fn init_git_repo(dir: &Path) {
+    for args in [
+        &["init", "-q", "-b", "main"][..],
+        &[
+            "-c",
+            "user.name=e2e",
+            "-c",
+            "user.email=e2e@example.invalid",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "init",
+        ],
+    ] {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .stdout(Stdio::null())
+            .status()
+            .expect("git must be installed for the end-to-end tests");
+        assert!(status.success(), "git {args:?} failed in {}", dir.display());
     }
 }
 
