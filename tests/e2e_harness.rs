@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use common::claude_code::*;
 use serde_json::{Value, json};
 
-const RECORDED_EVENTS: [&str; 8] = [
+const RECORDED_EVENTS: [&str; 10] = [
     "SessionStart",
     "UserPromptSubmit",
     "PreToolUse",
@@ -22,6 +22,8 @@ const RECORDED_EVENTS: [&str; 8] = [
     "PostToolUseFailure",
     "Stop",
     "SubagentStop",
+    "PreCompact",
+    "PostCompact",
     "SessionEnd",
 ];
 
@@ -482,6 +484,98 @@ fn thinking_scenario_then_continue_keeps_the_session() {
         ["toolu_thinking_1_0", "toolu_thinking_2_0"],
         "the same transcript file is appended to"
     );
+}
+
+#[test]
+fn compact_fires_precompact_and_a_compact_session_start() {
+    let Some(cc) = ClaudeCode::start() else {
+        return;
+    };
+    let sandbox = SessionSandbox::new();
+    let plugin = sandbox.root().join("plugin");
+    let events_file = recorder_plugin(&plugin);
+
+    let first = cc.run_session(
+        &sandbox.home,
+        &sandbox.work,
+        "SCENARIO:thinking first",
+        &[&plugin],
+        &[],
+        &[],
+    );
+    first.assert_success();
+    fs::remove_file(&events_file).unwrap();
+    let compact = cc.run_session(
+        &sandbox.home,
+        &sandbox.work,
+        "/compact",
+        &[&plugin],
+        &[],
+        &["--continue"],
+    );
+    compact.assert_success();
+    assert_eq!(
+        compact.session_id(),
+        first.session_id(),
+        "compaction keeps the session id"
+    );
+
+    // A built-in slash command fires no UserPromptSubmit. The compaction runs as an unnamed
+    // subagent: it fires SubagentStop (agent_type "") whose agent_transcript_path is never written.
+    let events = read_jsonl(&events_file);
+    let names: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| {
+            let detail = e.get("source").or(e.get("trigger")).or(e.get("reason"));
+            (
+                e["hook_event_name"].as_str().unwrap(),
+                detail.and_then(Value::as_str).unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("SessionStart", "resume"),
+            ("PreCompact", "manual"),
+            ("SubagentStop", ""),
+            ("SessionStart", "compact"),
+            ("PostCompact", "manual"),
+            ("SessionEnd", "other"),
+        ]
+    );
+    let summary =
+        "<analysis>Fake analysis.</analysis>\n<summary>Fake summary of the session.</summary>";
+    assert_eq!(events[4]["compact_summary"], summary);
+    assert_eq!(events[2]["agent_type"], "");
+    assert_eq!(events[2]["last_assistant_message"], summary);
+    assert!(!Path::new(events[2]["agent_transcript_path"].as_str().unwrap()).exists());
+
+    // One compaction request; it writes no assistant line, only a boundary and a summary line.
+    let plans: Vec<String> = cc
+        .api
+        .replies()
+        .iter()
+        .map(|r| r["_plan"]["scenario"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(plans, ["thinking", "thinking", "compaction"]);
+    let lines = read_jsonl(&transcript_path(&sandbox.home, &first.session_id()));
+    let boundaries = lines
+        .iter()
+        .filter(|l| l["subtype"] == "compact_boundary")
+        .count();
+    assert_eq!(boundaries, 1);
+    let summary_line = lines
+        .iter()
+        .find(|l| l["isCompactSummary"] == true)
+        .expect("compact summary line");
+    assert!(
+        summary_line
+            .to_string()
+            .contains("Fake summary of the session.")
+    );
+    let compaction_id = cc.api.replies()[2]["id"].clone();
+    assert!(lines.iter().all(|l| l["message"]["id"] != compaction_id));
 }
 
 #[test]

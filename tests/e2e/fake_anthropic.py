@@ -12,7 +12,9 @@ server. Each reply is decided from the request alone, so a scenario is determini
   conversation that replays a scenario.
 
 Requests that carry no ``tools`` (side queries such as titles) and prompts without a marker get
-a single text reply; an unknown scenario name gets a text reply saying so. Only the Python 3.11 standard library is used.
+a single text reply; an unknown scenario name gets a text reply saying so. A background
+task's ``<task-notification>`` and a compaction request get fitting text replies whatever the
+scenario. Only the Python 3.11 standard library is used.
 
 Usage: fake_anthropic.py [--port 0] [--host 127.0.0.1] [--log requests.jsonl]
 Prints exactly one line ``LISTENING http://127.0.0.1:<port>`` on stdout once it accepts
@@ -32,6 +34,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 MARKER = re.compile(r"SCENARIO:([A-Za-z0-9_-]+)")
+# Claude Code's compaction request (/compact, or auto-compaction) ends with this instruction and
+# wants an <analysis> block followed by a <summary> block.
+COMPACTION = "create a detailed summary of the conversation"
+COMPACTION_USAGE = {"input_tokens": 6000, "output_tokens": 700,
+                    "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
 WORKDIR = re.compile(r"Primary working directory: ([^\n]+)")
 
 # Fake secrets the scenarios make tools print or write. They have the shapes real scanners
@@ -203,18 +210,24 @@ def plan(body: dict) -> tuple[str, int, int, str]:
 def reply_for(body: dict, counter: int) -> dict:
     """The whole assistant message answering a /v1/messages request."""
     scenario, step, turn, workdir = plan(body)
+    users = [m for m in body.get("messages") or [] if m.get("role") == "user"]
+    last_user = user_texts(users[-1]) if users else []
     if scenario == "side":
         content = [text("Fake side reply.")]
-    elif any("<task-notification>" in t for t in user_texts((body.get("messages") or [{}])[-1])):
+    elif any("<task-notification>" in t for t in last_user):
         scenario, step = "notification", 0
         content = [text("The background task has finished.")]
+    elif any(COMPACTION in t for t in last_user):
+        scenario, step = "compaction", 0
+        content = [text("<analysis>Fake analysis.</analysis>\n<summary>Fake summary of the session.</summary>")]
     elif scenario not in SCENARIOS:
         content = [text(f"fake API: unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")]
     else:
         content = SCENARIOS[scenario](step, turn, workdir) or [text("Nothing more to do.")]
     stop = "tool_use" if any(b["type"] == "tool_use" for b in content) else "end_turn"
-    # Distinct, realistic figures per step, so a sum over the wrong copies shows.
-    usage = {
+    # Distinct, realistic figures per step, so a sum over the wrong copies shows. A compaction
+    # reads the whole conversation uncached and writes a long summary.
+    usage = COMPACTION_USAGE if scenario == "compaction" else {
         "input_tokens": 1000 + 10 * step + turn,
         "output_tokens": 50 + 7 * step + 3 * len(content),
         "cache_creation_input_tokens": 200 + 5 * step,
