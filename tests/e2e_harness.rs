@@ -487,6 +487,50 @@ fn thinking_scenario_then_continue_keeps_the_session() {
 }
 
 #[test]
+fn resume_keeps_the_session_and_fork_starts_a_new_one() {
+    let Some(cc) = ClaudeCode::start() else {
+        return;
+    };
+    let sandbox = SessionSandbox::new();
+    let plugin = sandbox.root().join("plugin");
+    let events_file = recorder_plugin(&plugin);
+    let run = |prompt: &str, args: &[&str]| {
+        let _ = fs::remove_file(&events_file);
+        let out = cc.run_session(&sandbox.home, &sandbox.work, prompt, &[&plugin], &[], args);
+        out.assert_success();
+        (out.session_id(), read_jsonl(&events_file))
+    };
+
+    let (parent, _) = run("SCENARIO:thinking first", &[]);
+    let (resumed, events) = run("SCENARIO:plain resumed", &["--resume", &parent]);
+    assert_eq!(resumed, parent);
+    assert_eq!(events[0]["source"], "resume");
+    let (fork, events) = run(
+        "SCENARIO:plain forked",
+        &["--resume", &parent, "--fork-session"],
+    );
+    assert_ne!(fork, parent);
+    assert_eq!(events[0]["source"], "fork");
+    assert!(events.iter().all(|e| e["session_id"] == fork.as_str()));
+
+    // The fork's file begins with a copy of the parent's history, marked by requestSessionId.
+    let fork_lines = read_jsonl(&transcript_path(&sandbox.home, &fork));
+    let copied: Vec<&Value> = fork_lines
+        .iter()
+        .filter(|l| l["type"] == "assistant" && l["requestSessionId"] == parent.as_str())
+        .collect();
+    let parent_assistant = read_jsonl(&transcript_path(&sandbox.home, &parent))
+        .into_iter()
+        .filter(|l| l["type"] == "assistant")
+        .count();
+    assert_eq!(copied.len(), parent_assistant);
+    assert_eq!(
+        tool_uses(&fork_lines),
+        [("toolu_thinking_1_0".to_string(), "Bash".to_string())]
+    );
+}
+
+#[test]
 fn compact_fires_precompact_and_a_compact_session_start() {
     let Some(cc) = ClaudeCode::start() else {
         return;
