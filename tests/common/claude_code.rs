@@ -25,6 +25,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tempfile::TempDir;
 
+use super::sandbox::repo_root;
+
 /// The Claude Code version the harness is written against (pinned in the install script).
 pub const CLAUDE_CODE_VERSION: &str = "2.1.331";
 
@@ -43,10 +45,6 @@ pub const ALLOWED_TOOLS: [&str; 5] = ["Bash", "Write", "Read", "Edit", "Agent"];
 /// How long one session may take before it is killed and the test fails. A scenario takes
 /// about a second; the margin is for a machine busy with parallel builds.
 pub const SESSION_TIMEOUT: Duration = Duration::from_secs(120);
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// npm's platform package that carries the native binary for this machine.
 fn platform_package() -> &'static str {
