@@ -20,6 +20,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    let started = std::time::Instant::now();
     // A hook must exit 0 with empty stdout even when its arguments are wrong: decide that
     // before clap, which would print usage and exit 2 (and exit 2 blocks Claude Code).
     let args: Vec<String> = std::env::args().collect();
@@ -32,7 +33,7 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     if let Some(kind) = cli.command.hook_kind() {
-        hook::run(kind);
+        hook::run(kind, started);
         return ExitCode::SUCCESS;
     }
     commands::run(cli.command)

@@ -1,6 +1,7 @@
 //! The user-facing commands. Each gets a `Context` with the loaded configuration, a redactor
 //! built from it, and the data dir; failures become one clear line on stderr and exit 1.
 
+mod forget;
 mod login;
 mod redact;
 mod status;
@@ -41,6 +42,7 @@ pub fn run(command: Command) -> ExitCode {
         Command::Status => status::run(&ctx),
         Command::SyncNow { session, all } => sync_now::run(&ctx, session, all),
         Command::Login { url, key_stdin, no_key, force } => login::run(&ctx, url, key_stdin, no_key, force),
+        Command::Forget { session, project } => forget::run(&ctx, session.as_deref(), project.as_deref()),
         Command::Redact { file, explain } => redact::run(file.as_deref(), explain, &ctx.redactor),
         Command::Upload => uploader::run_detached(&ctx.data_dir, &ctx.config, &ctx.log()),
         hook => unreachable!("hook subcommand {hook:?} is dispatched before commands"),
