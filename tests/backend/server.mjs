@@ -30,6 +30,7 @@ export const FAULT_MODES = [
   "slow",
   "black_hole",
   "unauthorized",
+  "lost_reply",
 ];
 
 const UDF_TYPE_BY_ROUTE = { "/api/query": "query", "/api/mutation": "mutation", "/api/action": "action" };
@@ -186,6 +187,12 @@ export async function createBackendServer(options = {}) {
       case "unauthorized":
         send(res, 200, functionError('Uncaught ConvexError: {"code":"UNAUTHORIZED"}', { code: "UNAUTHORIZED", message: "Injected fault" }));
         return true;
+      case "lost_reply":
+        // The function runs and commits; the answer is lost on the way back (the
+        // connection resets). The client cannot tell this from a failed call, so
+        // its re-send must be recognised as a duplicate.
+        req.loseReply = true;
+        return false;
     }
     return false;
   }
@@ -269,6 +276,10 @@ export async function createBackendServer(options = {}) {
         return send(res, 400, { code: "BadJsonBody", message: `Failed to parse JSON body: ${e.message}` });
       }
       const [status, reply] = await callFunction(udfType, body);
+      if (req.loseReply) {
+        req.socket.resetAndDestroy?.() ?? req.socket.destroy();
+        return;
+      }
       return send(res, status, reply);
     } catch (e) {
       return send(res, 500, { code: "InternalServerError", message: String(e?.message ?? e) });

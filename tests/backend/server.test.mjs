@@ -274,6 +274,16 @@ describe("fault modes", () => {
     await b.test("fault", { mode: "healthy" });
   });
 
+  test("lost_reply runs the function, then resets the connection instead of answering", async () => {
+    await b.test("reset", {});
+    await b.test("fault", { mode: "lost_reply", count: 1 });
+    await assert.rejects(b.call("mutation", "sync:recordEvent", ev("lost")));
+    const stored = await b.test("tables/events");
+    assert.deepEqual(stored.map((e) => e.eventId), [ev("lost").eventId]);
+    const again = await b.call("mutation", "sync:recordEvent", ev("lost"));
+    assert.equal(again.body.value.status, "duplicate");
+  });
+
   test("an unknown mode is refused", async () => {
     const r = await b.post("/_test/fault", { mode: "meltdown" });
     assert.equal(r.status, 400);
