@@ -1,3 +1,54 @@
-fn main() {
-    println!("Hello, world!");
+//! claude-code-sync: the binary every hook of the plugin calls, and the user's CLI.
+
+mod cli;
+mod commands;
+mod config;
+mod event;
+mod hook;
+mod log;
+mod paths;
+mod privacy;
+mod project;
+mod redact;
+mod store;
+mod time;
+mod transport;
+mod uploader;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    // A hook must exit 0 with empty stdout even when its arguments are wrong: decide that
+    // before clap, which would print usage and exit 2 (and exit 2 blocks Claude Code).
+    let args: Vec<String> = std::env::args().collect();
+    let cli = match cli::Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) if is_hook_invocation(&args) => {
+            hook::log_bad_invocation(&e.to_string());
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => e.exit(),
+    };
+    if let Some(kind) = cli.command.hook_kind() {
+        hook::run(kind);
+        return ExitCode::SUCCESS;
+    }
+    commands::run(cli.command)
+}
+
+/// The first argument names a hook subcommand.
+fn is_hook_invocation(args: &[String]) -> bool {
+    const HOOKS: &[&str] = &[
+        "session-start",
+        "prompt-submit",
+        "post-tool-use",
+        "post-tool-use-failure",
+        "stop",
+        "subagent-stop",
+        "pre-compact",
+        "session-end",
+    ];
+    args.get(1).is_some_and(|a| HOOKS.contains(&a.as_str()))
 }

@@ -1,0 +1,57 @@
+//! The user-facing commands. Each gets a `Context` with the loaded configuration, a redactor
+//! built from it, and the data dir; failures become one clear line on stderr and exit 1.
+
+mod login;
+mod redact;
+mod status;
+mod sync_now;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::cli::Command;
+use crate::config::Config;
+use crate::log::Log;
+use crate::redact::Redactor;
+use crate::{paths, uploader};
+
+pub struct Context {
+    pub config: Config,
+    pub redactor: Redactor,
+    /// Problems with the user's redaction patterns (shown by `status`).
+    pub pattern_problems: Vec<String>,
+    pub data_dir: PathBuf,
+}
+
+impl Context {
+    pub fn load() -> Context {
+        let config = Config::load();
+        let (redactor, pattern_problems) = Redactor::new(&config.redact_patterns, &config.redact_allowlist);
+        Context { config, redactor, pattern_problems, data_dir: paths::data_dir() }
+    }
+
+    pub fn log(&self) -> Log<'_> {
+        Log::new(&self.data_dir, &self.redactor)
+    }
+}
+
+pub fn run(command: Command) -> ExitCode {
+    let ctx = Context::load();
+    let result = match command {
+        Command::Status => status::run(&ctx),
+        Command::SyncNow { session, all } => sync_now::run(&ctx, session, all),
+        Command::Login { url, key_stdin, no_key, force } => login::run(&ctx, url, key_stdin, no_key, force),
+        Command::Redact { file, explain } => redact::run(file.as_deref(), explain, &ctx.redactor),
+        Command::Upload => uploader::run_detached(&ctx.data_dir, &ctx.config, &ctx.log()),
+        hook => unreachable!("hook subcommand {hook:?} is dispatched before commands"),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let message = ctx.redactor.redact(&format!("{e:#}")).into_owned();
+            ctx.log().error(&message);
+            eprintln!("claude-code-sync: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
