@@ -1,23 +1,9 @@
 //! claude-code-sync: the binary every hook of the plugin calls, and the user's CLI.
 
-mod cli;
-mod commands;
-mod config;
-mod event;
-mod hook;
-mod log;
-mod paths;
-mod privacy;
-mod project;
-mod redact;
-mod store;
-mod time;
-mod transport;
-mod uploader;
-
 use std::process::ExitCode;
 
 use clap::Parser;
+use claude_code_sync::{cli, commands, hook};
 
 fn main() -> ExitCode {
     let started = std::time::Instant::now();

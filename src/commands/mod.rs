@@ -38,6 +38,8 @@ impl Context {
 
 pub fn run(command: Command) -> ExitCode {
     let ctx = Context::load();
+    // The slash commands' `!` lines abort on a non-zero exit: these two report and exit 0.
+    let always_zero = matches!(command, Command::Status | Command::SyncNow { .. });
     let result = match command {
         Command::Status => status::run(&ctx),
         Command::SyncNow { session, all } => sync_now::run(&ctx, session, all),
@@ -52,6 +54,10 @@ pub fn run(command: Command) -> ExitCode {
         Err(e) => {
             let message = ctx.redactor.redact(&format!("{e:#}")).into_owned();
             ctx.log().error(&message);
+            if always_zero {
+                println!("claude-code-sync: {message}");
+                return ExitCode::SUCCESS;
+            }
             eprintln!("claude-code-sync: {message}");
             ExitCode::FAILURE
         }
