@@ -280,25 +280,49 @@ fn note_error(store: &Store, message: &str) -> Result<()> {
     store.meta_set(META_LAST_ERROR_AT, &time::now_ms().to_string())
 }
 
-/// The detached uploader's main: take the lock, drain, release, and look once more so an
-/// event recorded while the lock was being released is not left waiting.
+/// How long an uploader that emptied the outbox stays for more. A turn fires its hooks in a
+/// burst (10–20 of them); while the lock is held a hook spawns nothing, so one uploader serves
+/// the whole burst instead of one process start, store open and connection per hook, all
+/// competing with the next hook for the CPU.
+const LINGER: Duration = Duration::from_secs(2);
+const LINGER_POLL: Duration = Duration::from_millis(100);
+
+/// The detached uploader's main: take the lock, drain, linger for more, release, and look once
+/// more so an event recorded while the lock was being released is not left waiting.
 pub fn run_detached(data_dir: &Path, config: &Config, log: &Log) -> Result<()> {
     let Some(mut transport) = transport::from_config(config) else { return Ok(()) };
     let opts = DrainOptions { session: None, retry: Some(Backoff::from_env()) };
     loop {
         let Some(lock) = UploaderLock::try_acquire(data_dir)? else { return Ok(()) };
         let (mut store, _) = Store::open(data_dir)?;
-        if store.meta_get(META_BLOCKED)?.is_some() {
-            return Ok(());
-        }
-        let report = drain(&mut store, transport.as_mut(), &opts, log)?;
+        let stopped = loop {
+            if store.meta_get(META_BLOCKED)?.is_some() {
+                return Ok(());
+            }
+            let report = drain(&mut store, transport.as_mut(), &opts, log)?;
+            if report.stopped.is_some() || !wait_for_pending(&store, LINGER)? {
+                break report.stopped.is_some();
+            }
+        };
         // Housekeeping belongs here, off the hook path.
         store.prune(config.retention_days.value as u64, time::now_ms())?;
         drop(lock);
-        if report.stopped.is_some() || !store.has_pending()? {
+        if stopped || !store.has_pending()? {
             return Ok(());
         }
     }
+}
+
+/// Polls the store (a cheap indexed read) until an event is pending or `patience` has passed.
+fn wait_for_pending(store: &Store, patience: Duration) -> Result<bool> {
+    let deadline = std::time::Instant::now() + patience;
+    while std::time::Instant::now() < deadline {
+        if store.has_pending()? {
+            return Ok(true);
+        }
+        std::thread::sleep(LINGER_POLL);
+    }
+    store.has_pending()
 }
 
 #[cfg(test)]
