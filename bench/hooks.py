@@ -13,7 +13,9 @@ the whole process (fork/exec, launcher, stdin, exit) from this script:
         command string run by bash:  bash -c 'claude-code-sync hook <Event>'
         (installed under .cache/node-plugin; it has 5 hooks: no PostToolUseFailure,
         SubagentStop or PreCompact)
-Both get the same real payloads (shared/samples/hook-payloads) with a real transcript
+  floor sh -c 'cat >/dev/null': what any command hook costs here (process start, stdin), so a
+        figure can be read against the machine's load.
+All get the same real payloads (shared/samples/hook-payloads) with a real transcript
 (shared/samples/transcripts) as transcript_path, and are interleaved round by round, so load
 changes on the machine hit both alike. Backend states:
   up          ours: tests/backend/start.mjs (the project's real Convex functions) — the detached
@@ -53,6 +55,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 OURS_LAUNCHER = REPO / "bin/claude-code-sync"
+# The least any command hook can cost on this machine: a process that reads stdin and exits
+# (the floor of tests/e2e/bench_hook_overhead.py), timed the same way.
+FLOOR = ["sh", "-c", "cat >/dev/null"]
 RELEASE_BIN = REPO / "target/release/claude-code-sync"
 NODE_PREFIX = REPO / ".cache/node-plugin"
 NODE_VERSION = "0.1.15"
@@ -248,9 +253,11 @@ def bench_state(state: str, args, samples: Path, transcript: Path, node_bin: Pat
     load_before = loadavg()
     for r in range(args.rounds):
         for sub, _, node_event in HOOKS:
-            runs = [("ours", [str(OURS_LAUNCHER), sub], ours_env)]
+            runs = [("ours", [str(OURS_LAUNCHER), sub], ours_env),
+                    ("floor", FLOOR, ours_env)]
             if node_event and r < node_rounds:
                 runs.append(("node", ["bash", "-c", f"claude-code-sync hook {node_event}"], node_env))
+            # Alternate the order, so neither tool always runs right after the other.
             if r % 2:
                 runs.reverse()
             for tool, argv, env in runs:
@@ -272,8 +279,8 @@ def bench_state(state: str, args, samples: Path, transcript: Path, node_bin: Pat
 
 
 def hooks_table(results: list[dict], cap: float) -> str:
-    lines = ["| backend | hook | ours median | ours p95 | node median | node p95 | median ratio | load avg (1/5/15 min, before → after) |",
-             "|---|---|---:|---:|---:|---:|---:|---|"]
+    lines = ["| backend | hook | ours median | ours p95 | node median | node p95 | median ratio | floor median | load avg (1/5/15 min, before → after) |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for res in results:
         for sub, _, node_event in HOOKS:
             o = res["rows"][f"ours:{sub}"]
@@ -286,8 +293,9 @@ def hooks_table(results: list[dict], cap: float) -> str:
                 node_cells = f"{nm} | {np95} | {ratio}"
             else:
                 node_cells = "— | — | (no such hook)"
+            floor = res["rows"][f"floor:{sub}"]["median_ms"]
             lines.append(f"| {res['state']} | {sub} | {o['median_ms']:.2f} ms | {o['p95_ms']:.2f} ms | {node_cells} | "
-                         f"{res['load_before']} → {res['load_after']} |")
+                         f"{floor:.2f} ms | {res['load_before']} → {res['load_after']} |")
     return "\n".join(lines)
 
 
