@@ -752,6 +752,44 @@ fn a_key_going_bad_mid_stream_parks_without_a_hot_loop_and_everything_arrives_on
     }
 }
 
+/// A turn fires its hooks in a burst; the uploader that delivered the first event stays for the
+/// next ones, so the burst does not start one uploader per hook (each start costs the hook a
+/// fork and competes with the next hook for the CPU). The pid in uploader.lock names each
+/// uploader that took the lock.
+#[test]
+fn a_burst_of_hooks_is_served_by_one_uploader() {
+    let backend = Backend::start();
+    let sb = fault_sandbox(&backend.url, None);
+    let mut uploaders = HashSet::new();
+    let mut markers = Vec::new();
+    for i in 0..12 {
+        let marker = format!("burst-{i}");
+        let step = i % SCRIPT.len();
+        assert_hook_ok(
+            &run_bounded(
+                &sb,
+                SCRIPT[step].0,
+                marked_payload(step, "burst", &marker),
+                HOOK_RETURNS_WITHIN,
+            ),
+            &marker,
+        );
+        markers.push(marker);
+        let upload_of_this_event = wait_for(Duration::from_secs(10), || not_delivered(&sb) == 0);
+        assert!(upload_of_this_event, "event {i} not delivered:\n{}", sb.log());
+        if let Ok(pid) = std::fs::read_to_string(sb.data.join("uploader.lock")) {
+            uploaders.insert(pid);
+        }
+    }
+    // One uploader; a second only if the machine stalled past the linger between two hooks.
+    assert!(
+        uploaders.len() <= 2,
+        "{} uploaders for a burst of 12 hooks: {uploaders:?}",
+        uploaders.len()
+    );
+    assert_exactly_once("a burst of hooks", &sb, &backend, &markers, &[]);
+}
+
 /// Hooks against an unreachable backend: every subcommand exits 0, silent, and returns while
 /// the detached uploader — not the hook — is the one waiting on the network. Then the backend
 /// recovers and everything arrives once.
