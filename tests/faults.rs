@@ -425,7 +425,6 @@ fn kill_9_of_the_uploader_in_the_middle_of_a_batch_loses_and_duplicates_nothing(
     let progress = AtomicUsize::new(0);
     let mut markers = Vec::new();
     let mut kills = 0;
-    let mut acked_by_backend_only = 0;
     for round in 0..3 {
         markers.extend(fire_concurrently(&sb, &format!("up{round}"), 4, 12, &progress));
         let faulted_before = fault_state(&backend)["faulted"].as_i64().unwrap();
@@ -459,24 +458,10 @@ fn kill_9_of_the_uploader_in_the_middle_of_a_batch_loses_and_duplicates_nothing(
             wait_for(Duration::from_secs(5), || uploader_pid(&sb).is_none()),
             "the lock outlived its holder"
         );
-        // The server finishes the orphaned request: those events are stored remotely while the
-        // outbox still has them pending — the window a re-send must not turn into duplicates.
-        std::thread::sleep(Duration::from_millis(1000));
-        let remote: HashSet<String> = backend
-            .table("events")
-            .iter()
-            .map(|e| e["eventId"].as_str().unwrap().to_string())
-            .collect();
-        let db = sb.db();
-        let mut stmt = db
-            .prepare("SELECT event_id FROM outbox WHERE state = 'pending'")
-            .unwrap();
-        let pending: Vec<String> = stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
-        acked_by_backend_only += pending.iter().filter(|id| remote.contains(*id)).count();
+        // The next round's hooks must start a fresh uploader: a dead holder leaves no lock.
     }
-    println!(
-        "uploader killed {kills} times; {acked_by_backend_only} event(s) stored by the backend but unacknowledged locally at a kill"
-    );
+    // (The server reads a slow request only after its delay, so the orphaned batch is dropped;
+    // the stored-but-unacknowledged case is `a_reply_lost_after_the_backend_stored_a_batch...`.)
     assert!(kills >= 2, "the uploader was killed only {kills} time(s)");
     assert_eq!(integrity(&sb), "ok");
     backend.set_fault(json!({ "mode": "healthy" }));
