@@ -238,13 +238,16 @@ fn value_is_secret(v: &[u8], class: &str, quoted: bool, name: &[u8], after: &[u8
     }
     // Unquoted: code, or prose, unless it looks like a literal.
     let ident = s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
+    // `self.password`, `config.api.token`, `process.env.TOKEN`, `settings.SECRET_KEY`: a first
+    // part of letters only, then identifiers (a literal like `M4ngo.FT4iq` has digits up front).
+    let mut dotted = s.split('.');
+    let first = dotted.next().unwrap_or("");
     let dotted_path = s.contains('.')
-        && s.split('.').all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') && !p.as_bytes()[0].is_ascii_digit());
-    if dotted_path && s.bytes().any(|c| c.is_ascii_alphabetic()) && !s.bytes().any(|c| c.is_ascii_uppercase() && c.is_ascii_digit()) {
-        // `self.password`, `config.api.token`, `process.env.TOKEN`, `settings.SECRET_KEY`.
-        if s.split('.').count() >= 2 && !looks_random(s) {
-            return false;
-        }
+        && !first.is_empty()
+        && first.bytes().all(|c| c.is_ascii_alphabetic() || c == b'_')
+        && dotted.all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') && !p.as_bytes()[0].is_ascii_digit());
+    if dotted_path && !looks_random(s) {
+        return false;
     }
     if ident {
         // `password=db_password`, `token=accessToken`: a variable named after a secret.

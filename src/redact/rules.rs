@@ -209,8 +209,8 @@ pub(super) static RULES: &[Rule] = &[
     Rule { id: "authorization-header", kind: "authorization-header", keywords: &["authorization"],
         matcher: Regex(r#"(?i)\b(?:proxy-)?authorization\\?["']?[ \t]*[:=][ \t]*\\?["']?(?:(?:bearer|basic|token|digest|bot|apikey|api-key|sso-key|ntlm|negotiate|key|dsn)[ \t]+)?(?P<s>[^\s"'\\,;]{6,})"#),
         check: Plain, about: "Authorization / Proxy-Authorization header value (Bearer, Basic, token, …)" },
-    Rule { id: "cookie-header", kind: "cookie", keywords: &["cookie"],
-        matcher: Regex(r#"(?i)(?:^|[\s"'{,])(?:set-)?cookie\\?["']?[ \t]*:[ \t]*\\?["']?(?P<s>[^\r\n"'\\]{3,})|(?:^|\s)(?:-b|--cookie)[ \t]+["']?(?P<s2>[^\s"'=]+=[^\s"']+)"#),
+    Rule { id: "cookie-header", kind: "cookie", keywords: &["cookie", "curl"],
+        matcher: Regex(r#"(?i)(?:^|[\s"'{,])(?:set-)?cookie\\?["']?[ \t]*:[ \t]*\\?["']?(?P<s>[^\r\n"'\\]{3,})|(?:^|\s)(?:-b|--cookie)[ \t]+["']?[^\s"'=]+=(?P<s2>[^\s"']+)"#),
         check: Plain, about: "Cookie / Set-Cookie header values, curl -b / --cookie" },
     Rule { id: "netrc-password", kind: "netrc-password", keywords: &["machine", "default"],
         matcher: Regex(r"(?i)(?:\bmachine[ \t\r\n]+\S+|\bdefault)(?:[ \t\r\n]+(?:login|account|port)[ \t\r\n]+\S+)*[ \t\r\n]+password[ \t\r\n]+(?P<s>\S+)"),
@@ -275,15 +275,19 @@ struct Prefilter {
 }
 
 static PREFILTER: LazyLock<Prefilter> = LazyLock::new(|| {
-    let mut words: Vec<&'static str> = Vec::new();
+    let mut words: Vec<String> = Vec::new();
     let mut rules_of: Vec<u128> = Vec::new();
     for (i, r) in RULES.iter().enumerate() {
         for &k in r.keywords {
-            match words.iter().position(|w| *w == k) {
-                Some(p) => rules_of[p] |= 1 << i,
-                None => {
-                    words.push(k);
-                    rules_of.push(1 << i);
+            // A keyword must also be seen in its encoded forms, or the decoded views (which are
+            // only built after a hit) would never get a chance.
+            for w in [k.to_string(), percent_encoded(k), json_escaped(k)] {
+                match words.iter().position(|x| *x == w) {
+                    Some(p) => rules_of[p] |= 1 << i,
+                    None => {
+                        words.push(w);
+                        rules_of.push(1 << i);
+                    }
                 }
             }
         }
@@ -296,6 +300,18 @@ static PREFILTER: LazyLock<Prefilter> = LazyLock::new(|| {
     let all = if RULES.len() == 128 { u128::MAX } else { (1u128 << RULES.len()) - 1 };
     Prefilter { ac, rules_of, all }
 });
+
+/// `k` with the characters that URLs encode written as `%xx` (lower case: matching ignores case).
+fn percent_encoded(k: &str) -> String {
+    k.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') { (b as char).to_string() } else { format!("%{b:02x}") })
+        .collect()
+}
+
+/// `k` as it appears inside a JSON string.
+fn json_escaped(k: &str) -> String {
+    k.replace('\\', "\\\\").replace('"', "\\\"")
+}
 
 /// One Aho-Corasick pass: which rules may match this text.
 pub(super) fn keyword_hits(text: &[u8]) -> Hits {

@@ -139,21 +139,24 @@ fn unicode_escape(b: &[u8]) -> Option<(char, usize)> {
     Some((char::from_u32(hi)?, 6))
 }
 
-/// Decodes `%XX` sequences. `None` when there are none.
+/// Decodes `%XX` sequences that stand for ASCII (secret formats are ASCII; decoding `%DB` in
+/// `%DB_PASS%` would only invent bytes). `None` when there are none.
 fn percent_decode(b: &[u8]) -> Option<(Vec<u8>, Vec<(u32, u32)>)> {
     let is_seq = |i: usize| {
-        b[i] == b'%' && i + 2 < b.len() + 0 && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit()
+        i + 2 < b.len()
+            && b[i] == b'%'
+            && matches!(b[i + 1], b'0'..=b'7')
+            && b[i + 2].is_ascii_hexdigit()
     };
-    if !(0..b.len()).any(|i| i + 2 < b.len() && is_seq(i)) {
+    if !(0..b.len()).any(is_seq) {
         return None;
     }
     let mut out = Vec::with_capacity(b.len());
     let mut map = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if i + 2 < b.len() && is_seq(i) {
-            let v = (hex_val(b[i + 1]) << 4) | hex_val(b[i + 2]);
-            out.push(v);
+        if is_seq(i) {
+            out.push((hex_val(b[i + 1]) << 4) | hex_val(b[i + 2]));
             map.push((i as u32, i as u32 + 3));
             i += 3;
         } else {
