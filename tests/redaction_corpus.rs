@@ -89,3 +89,12 @@ fn corpus_recall_and_false_positive_rate() {
         assert!(per_kind.get(kind).is_some_and(|(n, _)| *n >= 3), "kind {kind} has fewer than 3 positives in the corpus");
     }
 }
+
+#[test]
+fn docs_table_lists_every_kind() {
+    let doc = std::fs::read_to_string(format!("{}/docs/privacy-redaction.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    for (kind, _) in kinds() {
+        assert!(doc.contains(&format!("| `{kind}` |")), "docs/privacy-redaction.md has no row for {kind}");
+    }
+    assert!(doc.contains("| `password` |"));
+}

@@ -165,7 +165,7 @@ impl Redactor {
     /// character boundaries.
     fn spans(&self, text: &str) -> Vec<Span> {
         let bytes = text.as_bytes();
-        let hits = rules::keyword_hits(bytes);
+        let hits = rules::keyword_hits(bytes, &markers(bytes));
         if hits.is_empty() && self.user.is_empty() {
             return Vec::new();
         }
@@ -175,7 +175,7 @@ impl Redactor {
             let hits_here = if view.is_identity() {
                 &hits
             } else {
-                view_hits = rules::keyword_hits(view.bytes());
+                view_hits = rules::keyword_hits(view.bytes(), &markers(view.bytes()));
                 &view_hits
             };
             let mut found = Vec::new();
@@ -200,7 +200,7 @@ impl Redactor {
             c.start = floor_char_boundary(text, c.start);
             c.end = ceil_char_boundary(text, c.end);
         }
-        let cands = subtract_markers(text, cands);
+        let cands = drop_marker_overlaps(text, cands);
         merge(cands)
     }
 
@@ -273,10 +273,10 @@ fn ceil_char_boundary(s: &str, mut i: usize) -> usize {
 }
 
 /// Byte ranges of `[REDACTED:kind]` markers already in the text.
-fn markers(text: &str) -> Vec<(usize, usize)> {
+fn markers(b: &[u8]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
-    let b = text.as_bytes();
-    for (i, _) in text.match_indices(MARKER_PREFIX) {
+    let starts = memchr::memmem::find_iter(b, MARKER_PREFIX.as_bytes());
+    for i in starts {
         let mut j = i + MARKER_PREFIX.len();
         while j < b.len() && (b[j].is_ascii_alphanumeric() || matches!(b[j], b'_' | b'.' | b'-')) {
             j += 1;
@@ -288,35 +288,16 @@ fn markers(text: &str) -> Vec<(usize, usize)> {
     out
 }
 
-/// Removes the parts of candidates that cover an existing marker, so redacting twice changes
-/// nothing (and a marker is never nested in another).
-fn subtract_markers(text: &str, cands: Vec<Span>) -> Vec<Span> {
-    let ms = markers(text);
+/// Drops candidates that touch an existing marker, so redacting twice changes nothing: a marker
+/// is never nested in another, and `[REDACTED:kind]` (which contains a colon) never turns the
+/// text around it into a `user:password@` or a `name: value`. Text is only ever marked by this
+/// engine's first pass, so what touches a marker was redacted then.
+fn drop_marker_overlaps(text: &str, cands: Vec<Span>) -> Vec<Span> {
+    let ms = markers(text.as_bytes());
     if ms.is_empty() {
         return cands;
     }
-    let mut out = Vec::with_capacity(cands.len());
-    for c in cands {
-        let mut pieces = vec![(c.start, c.end)];
-        for &(ms_, me) in &ms {
-            let mut next = Vec::with_capacity(pieces.len() + 1);
-            for (s, e) in pieces {
-                if me <= s || ms_ >= e {
-                    next.push((s, e));
-                    continue;
-                }
-                if s < ms_ {
-                    next.push((s, ms_));
-                }
-                if me < e {
-                    next.push((me, e));
-                }
-            }
-            pieces = next;
-        }
-        out.extend(pieces.into_iter().map(|(s, e)| Span { start: s, end: e, kind: c.kind }));
-    }
-    out
+    cands.into_iter().filter(|c| !ms.iter().any(|&(s, e)| c.start < e && s < c.end)).collect()
 }
 
 /// Sorts and unions overlapping spans. A merged span is named by its most specific member

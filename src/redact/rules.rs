@@ -313,11 +313,16 @@ fn json_escaped(k: &str) -> String {
     k.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
-/// One Aho-Corasick pass: which rules may match this text.
-pub(super) fn keyword_hits(text: &[u8]) -> Hits {
+/// One Aho-Corasick pass: which rules may match this text. Keywords inside existing
+/// `[REDACTED:kind]` markers do not count (a kind name such as `netrc-password` would otherwise
+/// wake rules on a second pass that the first pass never ran, breaking idempotence).
+pub(super) fn keyword_hits(text: &[u8], markers: &[(usize, usize)]) -> Hits {
     let pf = &*PREFILTER;
     let mut hits = 0u128;
     for m in pf.ac.find_overlapping_iter(text) {
+        if markers.iter().any(|&(s, e)| m.start() >= s && m.end() <= e) {
+            continue;
+        }
         hits |= pf.rules_of[m.pattern().as_usize()];
         if hits == pf.all {
             break;
@@ -456,7 +461,8 @@ mod tests {
 
     #[test]
     fn text_without_keywords_hits_nothing() {
-        assert!(keyword_hits(b"hello world, nothing to see here 1234").is_empty());
-        assert!(!keyword_hits(b"export GITHUB_TOKEN=abc").is_empty());
+        assert!(keyword_hits(b"hello world, nothing to see here 1234", &[]).is_empty());
+        assert!(!keyword_hits(b"export GITHUB_TOKEN=abc", &[]).is_empty());
+        assert!(keyword_hits(b"[REDACTED:netrc-password]", &[(0, 25)]).is_empty());
     }
 }
