@@ -111,7 +111,7 @@ pub(super) fn is_placeholder(s: &[u8]) -> bool {
 }
 
 fn contains(h: &[u8], n: &[u8]) -> bool {
-    h.windows(n.len()).any(|w| w == n)
+    memchr::memmem::find(h, n).is_some()
 }
 
 /// Splits `DB_PASSWORD`, `apiKey`, `spring.datasource.password`, `--api-key` into lowercase

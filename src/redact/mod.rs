@@ -170,7 +170,7 @@ impl Redactor {
             return Vec::new();
         }
         let mut cands: Vec<Span> = Vec::new();
-        for view in views::views(bytes) {
+        for view in views::views(bytes, rules::has_line_rules(hits)) {
             let view_hits;
             let hits_here = if view.is_identity() {
                 &hits

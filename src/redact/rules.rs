@@ -8,7 +8,7 @@
 
 use std::sync::{LazyLock, OnceLock};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input, MatchKind};
 use regex::bytes::{Regex, RegexBuilder};
 
 use super::KindRef;
@@ -74,7 +74,7 @@ pub(super) static RULES: &[Rule] = &[
     Rule { id: "google-oauth-token", kind: "google-oauth-token", keywords: &["ya29."],
         matcher: Regex(r"\b(?P<s>ya29\.[0-9A-Za-z_\-]{20,})"), check: Entropy(3.0), about: "Google OAuth access token (ya29.…)" },
     Rule { id: "gcp-service-account-key-id", kind: "gcp-service-account-key-id", keywords: &["private_key_id"],
-        matcher: Regex(r#"(?i)"private_key_id"\s*:\s*"(?P<s>[a-f0-9]{40})""#), check: Plain,
+        matcher: Regex(r#"(?i)\\?"private_key_id\\?"\s*:\s*\\?"(?P<s>[a-f0-9]{40})\\?""#), check: Plain,
         about: "Google service-account key id (its private_key is a private-key block)" },
     Rule { id: "azure-storage-key", kind: "azure-storage-key", keywords: &["accountkey=", "sharedaccesskey="],
         matcher: Regex(r"(?i)(?:AccountKey|SharedAccessKey)=(?P<s>[A-Za-z0-9+/]{30,}={0,2})"), check: Entropy(3.0),
@@ -115,7 +115,7 @@ pub(super) static RULES: &[Rule] = &[
     Rule { id: "dockerhub-token", kind: "dockerhub-token", keywords: &["dckr_"],
         matcher: Regex(r"\b(?P<s>dckr_(?:pat|oat)_[A-Za-z0-9_\-]{27,})"), check: Plain, about: "Docker Hub token (dckr_pat_)" },
     Rule { id: "docker-config-auth", kind: "docker-config-auth", keywords: &["\"auth\"", "\"identitytoken\"", "\"registrytoken\""],
-        matcher: Regex(r#"(?i)"(?:auth|identitytoken|registrytoken)"\s*:\s*"(?P<s>[A-Za-z0-9+/=_\-.]{8,})""#), check: Plain,
+        matcher: Regex(r#"(?i)\\?"(?:auth|identitytoken|registrytoken)\\?"\s*:\s*\\?"(?P<s>[A-Za-z0-9+/=_\-.]{8,})\\?""#), check: Plain,
         about: "docker config.json auths (\"auth\", \"identitytoken\")" },
     Rule { id: "huggingface-token", kind: "huggingface-token", keywords: &["hf_", "api_org_"],
         matcher: Regex(r"\b(?P<s>(?:hf_|api_org_)[A-Za-z0-9]{34,})"), check: Entropy(3.0), about: "Hugging Face token (hf_)" },
@@ -212,7 +212,7 @@ pub(super) static RULES: &[Rule] = &[
     Rule { id: "cookie-header", kind: "cookie", keywords: &["cookie", "curl"],
         matcher: Regex(r#"(?i)(?:^|[\s"'{,])(?:set-)?cookie\\?["']?[ \t]*:[ \t]*\\?["']?(?P<s>[^\r\n"'\\]{3,})|(?:^|\s)(?:-b|--cookie)[ \t]+["']?[^\s"'=]+=(?P<s2>[^\s"']+)"#),
         check: Plain, about: "Cookie / Set-Cookie header values, curl -b / --cookie" },
-    Rule { id: "netrc-password", kind: "netrc-password", keywords: &["machine", "default"],
+    Rule { id: "netrc-password", kind: "netrc-password", keywords: &["machine", "default login"],
         matcher: Regex(r"(?i)(?:\bmachine[ \t\r\n]+\S+|\bdefault)(?:[ \t\r\n]+(?:login|account|port)[ \t\r\n]+\S+)*[ \t\r\n]+password[ \t\r\n]+(?P<s>\S+)"),
         check: Plain, about: ".netrc password" },
     Rule { id: "kubernetes-secret", kind: "kubernetes-secret", keywords: &["secret"],
@@ -234,7 +234,7 @@ pub(super) static RULES: &[Rule] = &[
     // --- Generic assignments (last: the specific rules above win where both match) ----------
     Rule { id: "secret-assignment", kind: "secret",
         keywords: &["pass", "pwd", "secret", "token", "key", "auth", "credential", "pw"],
-        matcher: Regex(concat!(r#"(?i)(?P<name>[a-z0-9_.\-]{0,40}(?:pass|pwd|pw|secret|token|key|auth|credential)[a-z0-9_.\-]{0,40})"#, sep!(), value!())),
+        matcher: Regex(concat!(r#"(?i)(?P<name>(?:pass|pwd|pw|secret|token|key|auth|credential)[a-z0-9_.\-]{0,40})"#, sep!(), value!())),
         check: Assignment,
         about: "Secret-sounding names assigned a literal (shell, .env, JSON, YAML, TOML, INI, code): password, passwd, pwd, secret, token, api_key, client_secret, … → kind password or secret" },
     Rule { id: "xml-secret-element", kind: "secret", keywords: &["pass", "secret", "token", "key"],
@@ -267,6 +267,15 @@ impl Hits {
     }
 }
 
+/// Whether rules that read text line by line (Kubernetes Secrets, .netrc) may match: they need
+/// the JSON-unescaped view even for plain `\n` escapes.
+pub(super) fn has_line_rules(hits: Hits) -> bool {
+    static LINE_RULES: LazyLock<u128> = LazyLock::new(|| {
+        RULES.iter().enumerate().filter(|(_, r)| matches!(r.id, "kubernetes-secret" | "netrc-password")).fold(0, |a, (i, _)| a | 1 << i)
+    });
+    hits.0 & *LINE_RULES != 0
+}
+
 struct Prefilter {
     ac: AhoCorasick,
     /// Keyword pattern id -> the rules it enables.
@@ -292,9 +301,19 @@ static PREFILTER: LazyLock<Prefilter> = LazyLock::new(|| {
             }
         }
     }
+    // A leftmost-longest search resumed one byte after each match start sees every position
+    // where a keyword starts, and there the longest keyword; the keywords that are prefixes of
+    // it ("sk" of "sk-ant-") start there too, so their rules are folded into its mask. Unlike an
+    // overlapping search, this one can use the automaton's SIMD prefilter.
+    let prefix_closed: Vec<u128> = (0..words.len())
+        .map(|i| (0..words.len()).filter(|&j| words[i].starts_with(words[j].as_str())).fold(0, |m, j| m | rules_of[j]))
+        .collect();
+    let rules_of = prefix_closed;
+    // A full DFA: the fastest scan, and built once per process.
     let ac = AhoCorasickBuilder::new()
         .ascii_case_insensitive(true)
-        .match_kind(MatchKind::Standard)
+        .match_kind(MatchKind::LeftmostLongest)
+        .kind(Some(AhoCorasickKind::DFA))
         .build(&words)
         .expect("built-in keywords form a valid automaton");
     let all = if RULES.len() == 128 { u128::MAX } else { (1u128 << RULES.len()) - 1 };
@@ -319,14 +338,15 @@ fn json_escaped(k: &str) -> String {
 pub(super) fn keyword_hits(text: &[u8], markers: &[(usize, usize)]) -> Hits {
     let pf = &*PREFILTER;
     let mut hits = 0u128;
-    for m in pf.ac.find_overlapping_iter(text) {
-        if markers.iter().any(|&(s, e)| m.start() >= s && m.end() <= e) {
-            continue;
+    let mut pos = 0;
+    while let Some(m) = pf.ac.find(Input::new(text).range(pos..)) {
+        if !markers.iter().any(|&(s, e)| m.start() >= s && m.end() <= e) {
+            hits |= pf.rules_of[m.pattern().as_usize()];
+            if hits == pf.all {
+                break;
+            }
         }
-        hits |= pf.rules_of[m.pattern().as_usize()];
-        if hits == pf.all {
-            break;
-        }
+        pos = m.start() + 1;
     }
     Hits(hits)
 }
@@ -395,12 +415,15 @@ pub(super) fn scan(i: usize, hay: &[u8], out: &mut Vec<(usize, usize, KindRef)>)
             out.push((m.start(), m.end(), KindRef::Builtin(rule.kind)));
             accepted = true;
         }
-        pos = if accepted { m.end().max(pos + 1) } else { m.start() + 1 };
+        // After a rejection, go on after the matched name when there is one: the regex's
+        // optional name prefix would otherwise re-match the same name once per character.
+        let name_end = c.name_group.and_then(|g| locs.get(g)).map(|(_, e)| e);
+        pos = if accepted { m.end().max(pos + 1) } else { name_end.unwrap_or(m.start() + 1).max(m.start() + 1) };
     }
 }
 
-/// A key name may start before the regex's bounded name prefix: extend it backwards over name
-/// characters so `classify_name` sees all of `VERY_LONG_PREFIX_DB_PASSWORD`.
+/// The generic regex starts at the secret word (so its literal prefilter works): extend the name
+/// backwards over name characters so `classify_name` sees all of `DB_PASSWORD`.
 fn extend_name(hay: &[u8], mut s: usize, e: usize) -> (usize, usize) {
     while s > 0 && (hay[s - 1].is_ascii_alphanumeric() || matches!(hay[s - 1], b'_' | b'.' | b'-')) {
         s -= 1;

@@ -52,14 +52,19 @@ impl<'a> View<'a> {
 const MAX_VIEW_INPUT: usize = 64 << 20;
 
 /// The original text, then its JSON-unescaped form (twice, for JSON inside a JSON string), then
-/// its percent-decoded form, each only when the text actually contains such encodings.
-pub(super) fn views(text: &[u8]) -> Vec<View<'_>> {
+/// its percent-decoded form, each only when the text contains such encodings that matter.
+///
+/// Single-level `\"` and `\n` escapes are everywhere in transcripts, and the rules' regexes
+/// already accept them (`\\?"` around values, `\n` inside key bodies), so the unescaped view is
+/// built for them only when a line-structured rule (`line_rules`: Kubernetes Secrets, .netrc)
+/// may match; escapes the regexes cannot see through (`\\`, `\/`, `\uXXXX`) always build it.
+pub(super) fn views(text: &[u8], line_rules: bool) -> Vec<View<'_>> {
     let mut out = vec![View { bytes: Cow::Borrowed(text), map: Vec::new() }];
     if text.len() > MAX_VIEW_INPUT || u32::try_from(text.len()).is_err() {
         return out;
     }
-    if let Some(v1) = out[0].decoded(json_unescape) {
-        let v2 = v1.decoded(json_unescape);
+    if let Some(v1) = needs_unescape(text, line_rules).then(|| out[0].decoded(json_unescape)).flatten() {
+        let v2 = needs_unescape(v1.bytes(), line_rules).then(|| v1.decoded(json_unescape)).flatten();
         let p1 = v1.decoded(percent_decode);
         out.push(v1);
         out.extend(v2);
@@ -71,10 +76,18 @@ pub(super) fn views(text: &[u8]) -> Vec<View<'_>> {
     out
 }
 
+fn needs_unescape(b: &[u8], line_rules: bool) -> bool {
+    memchr::memchr_iter(b'\\', b).any(|i| match b.get(i + 1) {
+        Some(b'\\' | b'/' | b'u') => true,
+        Some(b'n' | b'r' | b't' | b'"') => line_rules,
+        _ => false,
+    })
+}
+
 /// Decodes JSON string escapes (`\n`, `\"`, `\\`, `\/`, `\uXXXX` …). Unknown escapes stay as they
 /// are. `None` when there is nothing to decode.
 fn json_unescape(b: &[u8]) -> Option<(Vec<u8>, Vec<(u32, u32)>)> {
-    if !b.windows(2).any(|w| w[0] == b'\\' && b"nrt\"\\/bfu".contains(&w[1])) {
+    if !memchr::memchr_iter(b'\\', b).any(|i| b.get(i + 1).is_some_and(|c| b"nrt\"\\/bfu".contains(c))) {
         return None;
     }
     let mut out = Vec::with_capacity(b.len());
@@ -148,7 +161,7 @@ fn percent_decode(b: &[u8]) -> Option<(Vec<u8>, Vec<(u32, u32)>)> {
             && matches!(b[i + 1], b'0'..=b'7')
             && b[i + 2].is_ascii_hexdigit()
     };
-    if !(0..b.len()).any(is_seq) {
+    if !memchr::memchr_iter(b'%', b).any(is_seq) {
         return None;
     }
     let mut out = Vec::with_capacity(b.len());
@@ -183,7 +196,7 @@ mod tests {
     #[test]
     fn json_view_maps_back_to_escaped_bytes() {
         let text = br#"a\nb\u00e9c"#;
-        let vs = views(text);
+        let vs = views(text, true);
         assert_eq!(vs.len(), 2);
         let v = &vs[1];
         assert_eq!(v.bytes(), "a\nb\u{e9}c".as_bytes());
@@ -195,14 +208,14 @@ mod tests {
     #[test]
     fn double_escaped_json_gets_a_second_view() {
         let text = br#"{\"k\": \"a\\nb\"}"#;
-        let vs = views(text);
+        let vs = views(text, true);
         assert!(vs.iter().any(|v| v.bytes() == b"{\"k\": \"a\nb\"}"));
     }
 
     #[test]
     fn percent_view_decodes_and_maps() {
         let text = b"x%3Dy%2";
-        let vs = views(text);
+        let vs = views(text, true);
         assert_eq!(vs.len(), 2);
         assert_eq!(vs[1].bytes(), b"x=y%2");
         assert_eq!(vs[1].to_original(1, 3), (1, 5));
@@ -210,6 +223,8 @@ mod tests {
 
     #[test]
     fn plain_text_has_only_the_identity_view() {
-        assert_eq!(views(b"hello 100% sure\\q").len(), 1);
+        assert_eq!(views(b"hello 100% sure\\q", true).len(), 1);
+        // Single-level escapes alone need no view unless a line-structured rule may match.
+        assert_eq!(views(br#"say \"hi\"\n"#, false).len(), 1);
     }
 }
