@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 use claude_code_sync::{commands, redact::Redactor};
 
 #[derive(Parser)]
-#[command(name = "claude-code-sync", version, about = "Record Claude Code sessions, redacted")]
+#[command(
+    name = "claude-code-sync",
+    version,
+    about = "Record Claude Code sessions, redacted"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

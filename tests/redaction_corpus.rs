@@ -26,7 +26,8 @@ fn survivor<'a>(secret: &'a str, out: &str) -> Option<&'a str> {
     (0..=chars.len() - w).find_map(|i| {
         let start = chars[i].0;
         let end = chars.get(i + w).map_or(secret.len(), |c| c.0);
-        out.contains(&secret[start..end]).then(|| &secret[start..end])
+        out.contains(&secret[start..end])
+            .then(|| &secret[start..end])
     })
 }
 
@@ -36,8 +37,16 @@ fn corpus_recall_and_false_positive_rate() {
     assert!(problems.is_empty());
     let positives = load("positives.jsonl");
     let negatives = load("negatives.jsonl");
-    assert!(positives.len() >= 300, "corpus has {} positives", positives.len());
-    assert!(negatives.len() >= 200, "corpus has {} negatives", negatives.len());
+    assert!(
+        positives.len() >= 300,
+        "corpus has {} positives",
+        positives.len()
+    );
+    assert!(
+        negatives.len() >= 200,
+        "corpus has {} negatives",
+        negatives.len()
+    );
 
     let mut missed = Vec::new();
     let mut per_kind: BTreeMap<String, (usize, usize)> = BTreeMap::new();
@@ -56,7 +65,10 @@ fn corpus_recall_and_false_positive_rate() {
         if leaked.is_empty() {
             e.1 += 1;
         } else {
-            missed.push(format!("{} [{} / {}] leaked {:?}\n  in:  {}\n  out: {}", p["id"], p["kind"], p["context"], leaked, text, out));
+            missed.push(format!(
+                "{} [{} / {}] leaked {:?}\n  in:  {}\n  out: {}",
+                p["id"], p["kind"], p["context"], leaked, text, out
+            ));
         }
     }
     let mut false_pos = Vec::new();
@@ -64,7 +76,10 @@ fn corpus_recall_and_false_positive_rate() {
         let text = n["text"].as_str().unwrap();
         let out = r.redact(text);
         if out != text {
-            false_pos.push(format!("{} [{}]\n  in:  {}\n  out: {}", n["id"], n["what"], text, out));
+            false_pos.push(format!(
+                "{} [{}]\n  in:  {}\n  out: {}",
+                n["id"], n["what"], text, out
+            ));
         }
     }
     let recall = 1.0 - missed.len() as f64 / positives.len() as f64;
@@ -82,19 +97,32 @@ fn corpus_recall_and_false_positive_rate() {
         println!("{m}");
     }
     assert!(recall >= 0.99, "recall {recall:.4} below 99 %");
-    assert!(fp_rate <= 0.01, "false-positive rate {fp_rate:.4} above 1 %");
+    assert!(
+        fp_rate <= 0.01,
+        "false-positive rate {fp_rate:.4} above 1 %"
+    );
 
     // Every kind the engine reports is exercised by the corpus.
     for (kind, _) in kinds() {
-        assert!(per_kind.get(kind).is_some_and(|(n, _)| *n >= 3), "kind {kind} has fewer than 3 positives in the corpus");
+        assert!(
+            per_kind.get(kind).is_some_and(|(n, _)| *n >= 3),
+            "kind {kind} has fewer than 3 positives in the corpus"
+        );
     }
 }
 
 #[test]
 fn docs_table_lists_every_kind() {
-    let doc = std::fs::read_to_string(format!("{}/docs/privacy-redaction.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let doc = std::fs::read_to_string(format!(
+        "{}/docs/privacy-redaction.md",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
     for (kind, _) in kinds() {
-        assert!(doc.contains(&format!("| `{kind}` |")), "docs/privacy-redaction.md has no row for {kind}");
+        assert!(
+            doc.contains(&format!("| `{kind}` |")),
+            "docs/privacy-redaction.md has no row for {kind}"
+        );
     }
     assert!(doc.contains("| `password` |"));
 }

@@ -20,7 +20,10 @@ pub fn run(file: Option<&Path>, explain: bool, redactor: &Redactor) -> anyhow::R
             input = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
         }
         None => {
-            std::io::stdin().lock().read_to_end(&mut input).context("cannot read stdin")?;
+            std::io::stdin()
+                .lock()
+                .read_to_end(&mut input)
+                .context("cannot read stdin")?;
         }
     }
     let stdout = std::io::stdout();
@@ -39,7 +42,11 @@ pub fn run(file: Option<&Path>, explain: bool, redactor: &Redactor) -> anyhow::R
 }
 
 /// Redacts each valid UTF-8 run of `input`; bytes that are not UTF-8 are copied as they are.
-pub fn redact_bytes(input: &[u8], redactor: &Redactor, out: &mut impl Write) -> std::io::Result<()> {
+pub fn redact_bytes(
+    input: &[u8],
+    redactor: &Redactor,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
     for chunk in input.utf8_chunks() {
         out.write_all(redactor.redact(chunk.valid()).as_bytes())?;
         out.write_all(chunk.invalid())?;
@@ -65,9 +72,20 @@ pub fn explain_findings(input: &[u8], redactor: &Redactor) -> Vec<Located> {
             let abs = offset + start;
             let before = &input[..abs];
             let line = before.iter().filter(|c| **c == b'\n').count() + 1;
-            let line_start = before.iter().rposition(|c| *c == b'\n').map_or(0, |p| p + 1);
-            let column = String::from_utf8_lossy(&input[line_start..abs]).chars().count() + 1;
-            out.push(Located { kind, line, column, len });
+            let line_start = before
+                .iter()
+                .rposition(|c| *c == b'\n')
+                .map_or(0, |p| p + 1);
+            let column = String::from_utf8_lossy(&input[line_start..abs])
+                .chars()
+                .count()
+                + 1;
+            out.push(Located {
+                kind,
+                line,
+                column,
+                len,
+            });
         }
         offset += text.len() + chunk.invalid().len();
     }
@@ -93,6 +111,14 @@ mod tests {
         let (r, _) = Redactor::new(&[], &[]);
         let text = "first line\n  é GH=ghp_R8d2kLmQ9vXw3ZpT7yBn4cFh6JsA1eGu5oKi\n";
         let found = explain_findings(text.as_bytes(), &r);
-        assert_eq!(found, vec![Located { kind: "github-pat".into(), line: 2, column: 8, len: 40 }]);
+        assert_eq!(
+            found,
+            vec![Located {
+                kind: "github-pat".into(),
+                line: 2,
+                column: 8,
+                len: 40
+            }]
+        );
     }
 }

@@ -42,7 +42,10 @@ pub(super) fn check(
         Check::Plain => (!is_placeholder(secret)).then_some(kind),
         Check::Entropy(min) => (!is_placeholder(secret) && entropy(secret) >= min).then_some(kind),
         Check::KeyBody => {
-            let b64 = secret.iter().filter(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/')).count();
+            let b64 = secret
+                .iter()
+                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/'))
+                .count();
             (b64 >= 32 && !is_placeholder(secret)).then_some(kind)
         }
         Check::Crc32 { prefix_len } => {
@@ -70,10 +73,14 @@ pub(super) fn entropy(s: &[u8]) -> f64 {
         counts[b as usize] += 1;
     }
     let n = s.len() as f64;
-    counts.iter().filter(|&&c| c > 0).map(|&c| {
-        let p = c as f64 / n;
-        -p * p.log2()
-    }).sum()
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.log2()
+        })
+        .sum()
 }
 
 /// Documentation and template stand-ins that are not secrets.
@@ -83,16 +90,40 @@ pub(super) fn is_placeholder(s: &[u8]) -> bool {
     }
     let lower = s.to_ascii_lowercase();
     const MARKERS: &[&[u8]] = &[
-        b"example", b"xxxxxx", b"placeholder", b"redacted", b"${", b"{{", b"<", b">", b"***",
-        b"...", "\u{2026}".as_bytes(), b"your_", b"your-", b"yourtoken", b"yourkey",
-        b"yourpassword", b"yoursecret", b"000000000000", b"changeme_", b"replace_me", b"replace-me",
-        b"insert_", b"insert-your", b"%s", b"%(",
+        b"example",
+        b"xxxxxx",
+        b"placeholder",
+        b"redacted",
+        b"${",
+        b"{{",
+        b"<",
+        b">",
+        b"***",
+        b"...",
+        "\u{2026}".as_bytes(),
+        b"your_",
+        b"your-",
+        b"yourtoken",
+        b"yourkey",
+        b"yourpassword",
+        b"yoursecret",
+        b"000000000000",
+        b"changeme_",
+        b"replace_me",
+        b"replace-me",
+        b"insert_",
+        b"insert-your",
+        b"%s",
+        b"%(",
     ];
     if MARKERS.iter().any(|m| contains(&lower, m)) {
         return true;
     }
     // A variable reference: $VAR, $(cmd), %VAR%, process.env.X is handled as code elsewhere.
-    if s[0] == b'$' && s.get(1).is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, b'_' | b'{' | b'(')) {
+    if s[0] == b'$'
+        && s.get(1)
+            .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, b'_' | b'{' | b'('))
+    {
         return true;
     }
     if s[0] == b'%' && s.len() > 2 && s[s.len() - 1] == b'%' {
@@ -140,18 +171,77 @@ fn name_parts(name: &[u8]) -> Vec<String> {
     parts
 }
 
-const PASSWORD_WORDS: &[&str] = &["password", "passwd", "pwd", "pass", "passphrase", "passcode", "pw"];
+const PASSWORD_WORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "pass",
+    "passphrase",
+    "passcode",
+    "pw",
+];
 /// Words before `key` that make it a secret key (`api_key`, `private_key`, not `primary_key`).
 const KEY_QUALIFIERS: &[&str] = &[
-    "api", "access", "private", "auth", "master", "encryption", "encrypt", "signing", "app",
-    "license", "account", "subscription", "service", "storage", "shared", "consumer", "webhook",
-    "session", "cookie", "hmac", "jwt", "secret", "client", "admin", "deploy", "write", "read",
+    "api",
+    "access",
+    "private",
+    "auth",
+    "master",
+    "encryption",
+    "encrypt",
+    "signing",
+    "app",
+    "license",
+    "account",
+    "subscription",
+    "service",
+    "storage",
+    "shared",
+    "consumer",
+    "webhook",
+    "session",
+    "cookie",
+    "hmac",
+    "jwt",
+    "secret",
+    "client",
+    "admin",
+    "deploy",
+    "write",
+    "read",
 ];
 /// Parts that may follow the secret word (`DB_PASSWORD_PROD`, `api_key_b64`).
 const NEUTRAL_SUFFIXES: &[&str] = &[
-    "value", "val", "str", "b64", "base64", "hex", "raw", "enc", "encrypted", "plain", "text",
-    "prod", "production", "dev", "development", "test", "staging", "live", "local", "new", "old",
-    "current", "default", "hash", "digest", "main", "primary", "secondary", "v1", "v2",
+    "value",
+    "val",
+    "str",
+    "b64",
+    "base64",
+    "hex",
+    "raw",
+    "enc",
+    "encrypted",
+    "plain",
+    "text",
+    "prod",
+    "production",
+    "dev",
+    "development",
+    "test",
+    "staging",
+    "live",
+    "local",
+    "new",
+    "old",
+    "current",
+    "default",
+    "hash",
+    "digest",
+    "main",
+    "primary",
+    "secondary",
+    "v1",
+    "v2",
 ];
 
 /// Whether a name sounds like it holds a secret, and which kind.
@@ -159,14 +249,21 @@ fn classify_name(name: &[u8]) -> Option<&'static str> {
     let parts = name_parts(name);
     // The secret word is the last part, or followed only by neutral parts.
     let mut end = parts.len();
-    while end > 0 && (NEUTRAL_SUFFIXES.contains(&parts[end - 1].as_str()) || parts[end - 1].bytes().all(|c| c.is_ascii_digit())) {
+    while end > 0
+        && (NEUTRAL_SUFFIXES.contains(&parts[end - 1].as_str())
+            || parts[end - 1].bytes().all(|c| c.is_ascii_digit()))
+    {
         end -= 1;
     }
     if end == 0 {
         return None;
     }
     let last = parts[end - 1].as_str();
-    let prev = if end >= 2 { parts[end - 2].as_str() } else { "" };
+    let prev = if end >= 2 {
+        parts[end - 2].as_str()
+    } else {
+        ""
+    };
     if PASSWORD_WORDS.contains(&last)
         || (last.len() > 8 && (last.ends_with("password") || last.ends_with("passwd")))
     {
@@ -176,11 +273,20 @@ fn classify_name(name: &[u8]) -> Option<&'static str> {
         }
         return Some(PASSWORD);
     }
-    let secretish = matches!(last, "secret" | "token" | "apikey" | "credential" | "credentials" | "auth")
-        || (last.len() > 6
-            && ["secret", "token", "apikey", "accesskey", "privatekey", "secretkey"]
-                .iter()
-                .any(|w| last.ends_with(w)))
+    let secretish = matches!(
+        last,
+        "secret" | "token" | "apikey" | "credential" | "credentials" | "auth"
+    ) || (last.len() > 6
+        && [
+            "secret",
+            "token",
+            "apikey",
+            "accesskey",
+            "privatekey",
+            "secretkey",
+        ]
+        .iter()
+        .any(|w| last.ends_with(w)))
         || (last == "key" && KEY_QUALIFIERS.contains(&prev));
     if !secretish {
         return None;
@@ -192,12 +298,64 @@ fn classify_name(name: &[u8]) -> Option<&'static str> {
 
 /// Values in code that name types, keywords or variables rather than holding a secret.
 const CODE_WORDS: &[&str] = &[
-    "null", "nil", "none", "true", "false", "undefined", "yes", "no", "on", "off", "required",
-    "optional", "string", "str", "int", "bool", "boolean", "number", "bytes", "any", "unknown",
-    "object", "secret", "password", "token", "env", "os", "getenv", "self", "this", "void",
-    "char", "text", "varchar", "hidden", "masked", "empty", "unset", "disabled", "enabled",
-    "redacted", "omitted", "sensitive", "default", "auto", "input", "prompt", "stdin", "file",
-    "vault", "keychain", "keyring", "config", "settings", "secretstr", "option", "bearer", "basic",
+    "null",
+    "nil",
+    "none",
+    "true",
+    "false",
+    "undefined",
+    "yes",
+    "no",
+    "on",
+    "off",
+    "required",
+    "optional",
+    "string",
+    "str",
+    "int",
+    "bool",
+    "boolean",
+    "number",
+    "bytes",
+    "any",
+    "unknown",
+    "object",
+    "secret",
+    "password",
+    "token",
+    "env",
+    "os",
+    "getenv",
+    "self",
+    "this",
+    "void",
+    "char",
+    "text",
+    "varchar",
+    "hidden",
+    "masked",
+    "empty",
+    "unset",
+    "disabled",
+    "enabled",
+    "redacted",
+    "omitted",
+    "sensitive",
+    "default",
+    "auto",
+    "input",
+    "prompt",
+    "stdin",
+    "file",
+    "vault",
+    "keychain",
+    "keyring",
+    "config",
+    "settings",
+    "secretstr",
+    "option",
+    "bearer",
+    "basic",
 ];
 
 fn value_is_secret(v: &[u8], class: &str, quoted: bool, name: &[u8], after: &[u8]) -> bool {
@@ -218,7 +376,12 @@ fn value_is_secret(v: &[u8], class: &str, quoted: bool, name: &[u8], after: &[u8
     }
     // File paths and references (`password_file: /run/secrets/db` is named away, but
     // `PWD=/home/dev` is the shell's working directory).
-    if s.starts_with('/') || s.starts_with("./") || s.starts_with("~/") || s.starts_with("../") || s.starts_with("file:") {
+    if s.starts_with('/')
+        || s.starts_with("./")
+        || s.starts_with("~/")
+        || s.starts_with("../")
+        || s.starts_with("file:")
+    {
         return false;
     }
     if CODE_WORDS.contains(&lower.as_str()) {
@@ -245,7 +408,11 @@ fn value_is_secret(v: &[u8], class: &str, quoted: bool, name: &[u8], after: &[u8
     let dotted_path = s.contains('.')
         && !first.is_empty()
         && first.bytes().all(|c| c.is_ascii_alphabetic() || c == b'_')
-        && dotted.all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') && !p.as_bytes()[0].is_ascii_digit());
+        && dotted.all(|p| {
+            !p.is_empty()
+                && p.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+                && !p.as_bytes()[0].is_ascii_digit()
+        });
     if dotted_path && !looks_random(s) {
         return false;
     }
@@ -256,12 +423,15 @@ fn value_is_secret(v: &[u8], class: &str, quoted: bool, name: &[u8], after: &[u8
             return false;
         }
         let name_lower = String::from_utf8_lossy(name).to_ascii_lowercase();
-        if !name_lower.is_empty() && name_parts(name).iter().any(|p| *p == lower) || lower == name_lower {
+        if lower == name_lower || (!name_lower.is_empty() && name_parts(name).contains(&lower)) {
             return false;
         }
         // Prose: "reset your password: click the link".
         let lowercase_word = s.bytes().all(|c| c.is_ascii_lowercase());
-        if lowercase_word && after.first() == Some(&b' ') && after.get(1).is_some_and(|c| c.is_ascii_lowercase()) {
+        if lowercase_word
+            && after.first() == Some(&b' ')
+            && after.get(1).is_some_and(|c| c.is_ascii_lowercase())
+        {
             return false;
         }
     }
@@ -272,7 +442,8 @@ fn value_is_secret(v: &[u8], class: &str, quoted: bool, name: &[u8], after: &[u8
 }
 
 fn ident_like(s: &str) -> bool {
-    s.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b':' | b'.'))
+    s.bytes()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b':' | b'.'))
 }
 
 /// Mixed classes and digits: a generated secret rather than a word.
@@ -309,7 +480,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= b as u32;
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -341,7 +516,16 @@ mod tests {
 
     #[test]
     fn placeholders_are_recognised() {
-        for p in ["********", "${API_KEY}", "<your-api-key>", "$GITHUB_TOKEN", "%DB_PASS%", "xxxxxxxxxxxx", "AKIAIOSFODNN7EXAMPLE", "your_token_here"] {
+        for p in [
+            "********",
+            "${API_KEY}",
+            "<your-api-key>",
+            "$GITHUB_TOKEN",
+            "%DB_PASS%",
+            "xxxxxxxxxxxx",
+            "AKIAIOSFODNN7EXAMPLE",
+            "your_token_here",
+        ] {
             assert!(is_placeholder(p.as_bytes()), "{p}");
         }
         for s in ["hunter2", "ghp_R7c9d2Lk", "s3cr3t-P@ss"] {
@@ -351,11 +535,33 @@ mod tests {
 
     #[test]
     fn code_values_are_not_secrets() {
-        for v in ["str", "self.password", "db_password", "process.env.TOKEN", "None", "/run/secrets/db"] {
-            assert!(!value_is_secret(v.as_bytes(), PASSWORD, false, b"password", b""), "{v}");
+        for v in [
+            "str",
+            "self.password",
+            "db_password",
+            "process.env.TOKEN",
+            "None",
+            "/run/secrets/db",
+        ] {
+            assert!(
+                !value_is_secret(v.as_bytes(), PASSWORD, false, b"password", b""),
+                "{v}"
+            );
         }
-        assert!(value_is_secret(b"hunter2", PASSWORD, false, b"password", b""));
-        assert!(value_is_secret(b"Tr0ub4dor&3", PASSWORD, false, b"password", b"\n"));
+        assert!(value_is_secret(
+            b"hunter2",
+            PASSWORD,
+            false,
+            b"password",
+            b""
+        ));
+        assert!(value_is_secret(
+            b"Tr0ub4dor&3",
+            PASSWORD,
+            false,
+            b"password",
+            b"\n"
+        ));
         assert!(!value_is_secret(b"4096", SECRET, false, b"max_token", b""));
     }
 

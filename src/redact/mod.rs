@@ -93,10 +93,15 @@ impl Redactor {
         for (i, p) in extra.iter().enumerate() {
             let kind = sanitize_kind(&p.kind);
             if kind.is_empty() {
-                problems.push(format!("redact_patterns[{i}]: empty kind name; pattern skipped"));
+                problems.push(format!(
+                    "redact_patterns[{i}]: empty kind name; pattern skipped"
+                ));
                 continue;
             }
-            match RegexBuilder::new(&p.regex).size_limit(USER_REGEX_SIZE_LIMIT).build() {
+            match RegexBuilder::new(&p.regex)
+                .size_limit(USER_REGEX_SIZE_LIMIT)
+                .build()
+            {
                 Ok(re) if re.is_match(b"") => problems.push(format!(
                     "redact_patterns[{i}] ({kind}): matches the empty string; pattern skipped"
                 )),
@@ -109,7 +114,12 @@ impl Redactor {
         }
         let allow_exact = allowlist.iter().cloned().collect();
         let allow_patterns = allowlist.to_vec();
-        let r = Redactor { user, allow_exact, allow_patterns, allow_set: OnceLock::new() };
+        let r = Redactor {
+            user,
+            allow_exact,
+            allow_patterns,
+            allow_set: OnceLock::new(),
+        };
         (r, problems)
     }
 
@@ -190,7 +200,11 @@ impl Redactor {
                     continue;
                 }
                 let (os, oe) = view.to_original(s, e);
-                cands.push(Span { start: os, end: oe, kind });
+                cands.push(Span {
+                    start: os,
+                    end: oe,
+                    kind,
+                });
             }
         }
         if cands.is_empty() {
@@ -208,20 +222,26 @@ impl Redactor {
         if self.allow_patterns.is_empty() {
             return false;
         }
-        if let Ok(s) = std::str::from_utf8(secret) {
-            if self.allow_exact.contains(s) {
-                return true;
-            }
+        if std::str::from_utf8(secret).is_ok_and(|s| self.allow_exact.contains(s)) {
+            return true;
         }
         let set = self.allow_set.get_or_init(|| {
             // Anchored: an allowlist entry exempts a secret only when it matches all of it.
             let anchored: Vec<String> = self
                 .allow_patterns
                 .iter()
-                .filter(|p| RegexBuilder::new(p).size_limit(USER_REGEX_SIZE_LIMIT).build().is_ok())
+                .filter(|p| {
+                    RegexBuilder::new(p)
+                        .size_limit(USER_REGEX_SIZE_LIMIT)
+                        .build()
+                        .is_ok()
+                })
                 .map(|p| format!("^(?:{p})$"))
                 .collect();
-            RegexSetBuilder::new(anchored).size_limit(USER_REGEX_SIZE_LIMIT * 4).build().ok()
+            RegexSetBuilder::new(anchored)
+                .size_limit(USER_REGEX_SIZE_LIMIT * 4)
+                .build()
+                .ok()
         });
         set.as_ref().is_some_and(|s| s.is_match(secret))
     }
@@ -245,7 +265,13 @@ fn scan_user(re: &Regex, hay: &[u8], idx: usize, out: &mut Vec<(usize, usize, Ki
 
 fn sanitize_kind(k: &str) -> String {
     k.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect::<String>()
         .trim_matches('-')
         .to_string()
@@ -253,7 +279,12 @@ fn sanitize_kind(k: &str) -> String {
 
 fn first_line(s: &str) -> String {
     // The regex crate's errors are multi-line drawings; the last line says what is wrong.
-    s.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or(s).trim().to_string()
+    s.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or(s)
+        .trim()
+        .to_string()
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
@@ -297,7 +328,10 @@ fn drop_marker_overlaps(text: &str, cands: Vec<Span>) -> Vec<Span> {
     if ms.is_empty() {
         return cands;
     }
-    cands.into_iter().filter(|c| !ms.iter().any(|&(s, e)| c.start < e && s < c.end)).collect()
+    cands
+        .into_iter()
+        .filter(|c| !ms.iter().any(|&(s, e)| c.start < e && s < c.end))
+        .collect()
 }
 
 /// Sorts and unions overlapping spans. A merged span is named by its most specific member

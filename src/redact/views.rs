@@ -7,6 +7,9 @@
 
 use std::borrow::Cow;
 
+/// Decoded bytes, and for each the original range it came from.
+type Decoded = (Vec<u8>, Vec<(u32, u32)>);
+
 /// A decoded view of the original text.
 pub(super) struct View<'a> {
     bytes: Cow<'a, [u8]>,
@@ -33,17 +36,45 @@ impl<'a> View<'a> {
         (self.map[s].0 as usize, self.map[last].1 as usize)
     }
 
-    fn decoded(&self, decode: fn(&[u8]) -> Option<(Vec<u8>, Vec<(u32, u32)>)>) -> Option<View<'a>> {
-        let (bytes, local) = decode(&self.bytes)?;
+    /// Decodes, line by line, only the lines `decode` changes: the other lines are identical to
+    /// the original and were scanned there already. A line stays whole, so a `\n`-escaped key
+    /// block or a URL-encoded query (each on one original line) stays whole in the view.
+    fn decoded(&self, decode: &dyn Fn(&[u8]) -> Option<Decoded>) -> Option<View<'a>> {
+        let src: &[u8] = &self.bytes;
+        let mut bytes = Vec::new();
+        let mut local: Vec<(u32, u32)> = Vec::new();
+        let mut start = 0;
+        while start < src.len() {
+            let end = memchr::memchr(b'\n', &src[start..]).map_or(src.len(), |p| start + p + 1);
+            if let Some((b, m)) = decode(&src[start..end]) {
+                bytes.extend_from_slice(&b);
+                local.extend(
+                    m.into_iter()
+                        .map(|(s, e)| (s + start as u32, e + start as u32)),
+                );
+            }
+            start = end;
+        }
+        if bytes.is_empty() {
+            return None;
+        }
         let map = if self.is_identity() {
             local
         } else {
             local
                 .into_iter()
-                .map(|(s, e)| (self.map[s as usize].0, self.map[(e as usize - 1).max(s as usize)].1))
+                .map(|(s, e)| {
+                    (
+                        self.map[s as usize].0,
+                        self.map[(e as usize - 1).max(s as usize)].1,
+                    )
+                })
                 .collect()
         };
-        Some(View { bytes: Cow::Owned(bytes), map })
+        Some(View {
+            bytes: Cow::Owned(bytes),
+            map,
+        })
     }
 }
 
@@ -59,18 +90,28 @@ const MAX_VIEW_INPUT: usize = 64 << 20;
 /// built for them only when a line-structured rule (`line_rules`: Kubernetes Secrets, .netrc)
 /// may match; escapes the regexes cannot see through (`\\`, `\/`, `\uXXXX`) always build it.
 pub(super) fn views(text: &[u8], line_rules: bool) -> Vec<View<'_>> {
-    let mut out = vec![View { bytes: Cow::Borrowed(text), map: Vec::new() }];
+    let mut out = vec![View {
+        bytes: Cow::Borrowed(text),
+        map: Vec::new(),
+    }];
     if text.len() > MAX_VIEW_INPUT || u32::try_from(text.len()).is_err() {
         return out;
     }
-    if let Some(v1) = needs_unescape(text, line_rules).then(|| out[0].decoded(json_unescape)).flatten() {
-        let v2 = needs_unescape(v1.bytes(), line_rules).then(|| v1.decoded(json_unescape)).flatten();
-        let p1 = v1.decoded(percent_decode);
+    let unescape = |b: &[u8]| {
+        if needs_unescape(b, line_rules) {
+            json_unescape(b)
+        } else {
+            None
+        }
+    };
+    if let Some(v1) = out[0].decoded(&unescape) {
+        let v2 = v1.decoded(&unescape);
+        let p1 = v1.decoded(&percent_decode);
         out.push(v1);
         out.extend(v2);
         out.extend(p1);
     }
-    if let Some(p) = out[0].decoded(percent_decode) {
+    if let Some(p) = out[0].decoded(&percent_decode) {
         out.push(p);
     }
     out
@@ -86,8 +127,10 @@ fn needs_unescape(b: &[u8], line_rules: bool) -> bool {
 
 /// Decodes JSON string escapes (`\n`, `\"`, `\\`, `\/`, `\uXXXX` …). Unknown escapes stay as they
 /// are. `None` when there is nothing to decode.
-fn json_unescape(b: &[u8]) -> Option<(Vec<u8>, Vec<(u32, u32)>)> {
-    if !memchr::memchr_iter(b'\\', b).any(|i| b.get(i + 1).is_some_and(|c| b"nrt\"\\/bfu".contains(c))) {
+fn json_unescape(b: &[u8]) -> Option<Decoded> {
+    if !memchr::memchr_iter(b'\\', b)
+        .any(|i| b.get(i + 1).is_some_and(|c| b"nrt\"\\/bfu".contains(c)))
+    {
         return None;
     }
     let mut out = Vec::with_capacity(b.len());
@@ -112,16 +155,17 @@ fn json_unescape(b: &[u8]) -> Option<(Vec<u8>, Vec<(u32, u32)>)> {
                 i += 2;
                 continue;
             }
-            if b[i + 1] == b'u' {
-                if let Some((ch, used)) = unicode_escape(&b[i..]) {
-                    let mut buf = [0u8; 4];
-                    for &x in ch.encode_utf8(&mut buf).as_bytes() {
-                        out.push(x);
-                        map.push((i as u32, (i + used) as u32));
-                    }
-                    i += used;
-                    continue;
+            if let Some((ch, used)) = (b[i + 1] == b'u')
+                .then(|| unicode_escape(&b[i..]))
+                .flatten()
+            {
+                let mut buf = [0u8; 4];
+                for &x in ch.encode_utf8(&mut buf).as_bytes() {
+                    out.push(x);
+                    map.push((i as u32, (i + used) as u32));
                 }
+                i += used;
+                continue;
             }
         }
         out.push(b[i]);
@@ -154,7 +198,7 @@ fn unicode_escape(b: &[u8]) -> Option<(char, usize)> {
 
 /// Decodes `%XX` sequences that stand for ASCII (secret formats are ASCII; decoding `%DB` in
 /// `%DB_PASS%` would only invent bytes). `None` when there are none.
-fn percent_decode(b: &[u8]) -> Option<(Vec<u8>, Vec<(u32, u32)>)> {
+fn percent_decode(b: &[u8]) -> Option<Decoded> {
     let is_seq = |i: usize| {
         i + 2 < b.len()
             && b[i] == b'%'
