@@ -6,6 +6,7 @@
 //! match; `name` is the matched key name for [`Check::Assignment`]. Regexes are compiled in
 //! byte mode without Unicode classes (`\b`, `\s` are ASCII), on first use, once per process.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{LazyLock, OnceLock};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input, MatchKind};
@@ -245,9 +246,9 @@ pub(super) static RULES: &[Rule] = &[
     Rule {
         id: "npmrc-auth",
         kind: "npmrc-auth",
-        keywords: &["_auth", "_password"],
+        keywords: &["_auth", ":_password"],
         matcher: Regex(
-            r#"(?i)(?:^|[\s:"'])(?:_authToken|_auth|_password)\s*=\s*"?(?P<s>[^\s"'#;]+)"#,
+            r#"(?i)(?:(?:^|[\s:"'])_auth(?:Token)?|:_password)\s*=\s*"?(?P<s>[^\s"'#;]+)"#,
         ),
         check: Plain,
         about: ".npmrc _authToken / _auth / _password",
@@ -743,7 +744,7 @@ pub(super) static RULES: &[Rule] = &[
             "pw",
         ],
         matcher: Regex(concat!(
-            r#"(?i)(?P<name>(?:pass|pwd|pw|secret|token|key|auth|credential)[a-z0-9_.\-]{0,40})"#,
+            r#"(?i)(?P<name>(?:pass|pwd|pw|secret|token|key|auth|credential)[a-z0-9_.\-]*)"#,
             sep!(),
             value!()
         )),
@@ -753,9 +754,11 @@ pub(super) static RULES: &[Rule] = &[
     Rule {
         id: "xml-secret-element",
         kind: "secret",
-        keywords: &["pass", "secret", "token", "key"],
+        // An element name ends with its secret word or with a neutral suffix, which the
+        // keywords below skip: `<password_hash>` is missed, `<db_password>` is not.
+        keywords: &["password>", "passwd>", "secret>", "token>", "key>"],
         matcher: Regex(
-            r#"(?i)<(?P<name>[a-z0-9_.\-]*(?:password|passwd|secret|token|apikey|api-key|api_key)[a-z0-9_.\-]*)>(?P<s>[^<\r\n]{1,500})</"#,
+            r#"(?i)<(?P<name>[a-z0-9_.\-]*(?:password|passwd|secret|token|apikey|api-key|api_key))>(?P<s>[^<\r\n]+)</"#,
         ),
         check: Assignment,
         about: "<password>…</password> and similar XML elements",
@@ -801,7 +804,7 @@ pub(super) fn has_line_rules(hits: Hits) -> bool {
 }
 
 struct Prefilter {
-    ac: AhoCorasick,
+    words: Vec<String>,
     /// Keyword pattern id -> the rules it enables.
     rules_of: Vec<u128>,
     all: u128,
@@ -837,20 +840,34 @@ static PREFILTER: LazyLock<Prefilter> = LazyLock::new(|| {
         })
         .collect();
     let rules_of = prefix_closed;
-    // A full DFA: the fastest scan, and built once per process.
-    let ac = AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::LeftmostLongest)
-        .kind(Some(AhoCorasickKind::DFA))
-        .build(&words)
-        .expect("built-in keywords form a valid automaton");
     let all = if RULES.len() == 128 {
         u128::MAX
     } else {
         (1u128 << RULES.len()) - 1
     };
-    Prefilter { ac, rules_of, all }
+    Prefilter {
+        words,
+        rules_of,
+        all,
+    }
 });
+
+fn automaton(kind: AhoCorasickKind) -> AhoCorasick {
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::LeftmostLongest)
+        .kind(Some(kind))
+        .build(&PREFILTER.words)
+        .expect("built-in keywords form a valid automaton")
+}
+
+/// A hook process scans a few KB: an NFA builds in about a third of the DFA's time. A process
+/// that scans more (the `redact` command on a file, a long transcript) switches to the DFA,
+/// which scans several times faster.
+static AC_NFA: LazyLock<AhoCorasick> = LazyLock::new(|| automaton(AhoCorasickKind::ContiguousNFA));
+static AC_DFA: LazyLock<AhoCorasick> = LazyLock::new(|| automaton(AhoCorasickKind::DFA));
+static SCANNED: AtomicUsize = AtomicUsize::new(0);
+const DFA_AFTER_BYTES: usize = 1 << 20;
 
 /// `k` with the characters that URLs encode written as `%xx` (lower case: matching ignores case).
 fn percent_encoded(k: &str) -> String {
@@ -875,9 +892,15 @@ fn json_escaped(k: &str) -> String {
 /// wake rules on a second pass that the first pass never ran, breaking idempotence).
 pub(super) fn keyword_hits(text: &[u8], markers: &[(usize, usize)]) -> Hits {
     let pf = &*PREFILTER;
+    let scanned = SCANNED.fetch_add(text.len(), Ordering::Relaxed) + text.len();
+    let ac: &AhoCorasick = if scanned > DFA_AFTER_BYTES {
+        &AC_DFA
+    } else {
+        &AC_NFA
+    };
     let mut hits = 0u128;
     let mut pos = 0;
-    while let Some(m) = pf.ac.find(Input::new(text).range(pos..)) {
+    while let Some(m) = ac.find(Input::new(text).range(pos..)) {
         if !markers.iter().any(|&(s, e)| m.start() >= s && m.end() <= e) {
             hits |= pf.rules_of[m.pattern().as_usize()];
             if hits == pf.all {
