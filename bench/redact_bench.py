@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -37,6 +38,7 @@ import uuid
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.path.join(ROOT, ".cache", "bench")
 DETECT_SECRETS = "detect-secrets==1.5.0"
+WALL = False
 VENV = os.path.join(ROOT, ".cache", "venv-detect-secrets")
 
 
@@ -117,13 +119,20 @@ def hook_payload():
 
 # --- Measurements --------------------------------------------------------------------------------
 
+def cpu_children():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def best_time(cmd, stdin_path=None, runs=3, cwd=None):
+    """Best CPU time (user + sys) of `runs` runs: both tools are single-threaded, and CPU time
+    does not count the time a busy machine makes a process wait (wall time is in --wall)."""
     best = float("inf")
     for _ in range(runs):
         with open(stdin_path, "rb") if stdin_path else open(os.devnull, "rb") as fin:
-            t = time.perf_counter()
+            t, c = time.perf_counter(), cpu_children()
             sh(cmd, stdin=fin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
-            best = min(best, time.perf_counter() - t)
+            best = min(best, (time.perf_counter() - t) if WALL else (cpu_children() - c))
     return best
 
 
@@ -190,7 +199,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--mb", type=float, default=32, help="MB of secret-free text for our throughput")
     ap.add_argument("--ds-mb", type=float, default=1, help="MB of text for detect-secrets' throughput")
+    ap.add_argument("--wall", action="store_true", help="measure wall time instead of CPU time")
     args = ap.parse_args()
+    global WALL
+    WALL = args.wall
 
     binary = build()
     ds = detect_secrets()
@@ -234,8 +246,8 @@ def main():
     rows = [
         ("recall on the corpus", pct(o_caught, np_), pct(d_caught, np_), ""),
         ("false positives on the corpus", pct(o_fp, nn), pct(d_fp, nn), ""),
-        ("throughput, transcript text without secrets", f"{ours['clean']:.0f} MB/s", f"{theirs['clean']:.2f} MB/s", f"{ours['clean'] / theirs['clean']:.0f}x"),
-        ("throughput, text dense with secrets", f"{ours['dense']:.0f} MB/s", f"{theirs['dense']:.2f} MB/s", f"{ours['dense'] / theirs['dense']:.0f}x"),
+        (f"throughput ({'wall' if WALL else 'CPU'} time), transcript text without secrets", f"{ours['clean']:.0f} MB/s", f"{theirs['clean']:.2f} MB/s", f"{ours['clean'] / theirs['clean']:.0f}x"),
+        (f"throughput ({'wall' if WALL else 'CPU'} time), text dense with secrets", f"{ours['dense']:.0f} MB/s", f"{theirs['dense']:.2f} MB/s", f"{ours['dense'] / theirs['dense']:.0f}x"),
         ("one process on a 2 KB hook payload (median / p90)", f"{statistics.median(hook_times) * 1e3:.2f} / {hook_times[len(hook_times) * 9 // 10] * 1e3:.2f} ms", "-", ""),
     ]
     print(f"\nclaude-code-sync redact vs {ds_version and 'detect-secrets ' + ds_version} "
