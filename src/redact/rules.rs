@@ -339,7 +339,11 @@ pub(super) static RULES: &[Rule] = &[
     Rule {
         id: "twilio-api-key",
         kind: "twilio-api-key",
-        keywords: &["sk"],
+        // "sk" and a hex digit: plain "sk" is in every "task" and "ask".
+        keywords: &[
+            "sk0", "sk1", "sk2", "sk3", "sk4", "sk5", "sk6", "sk7", "sk8", "sk9", "ska", "skb",
+            "skc", "skd", "ske", "skf",
+        ],
         matcher: Regex(r"\b(?P<s>SK[0-9a-fA-F]{32})\b"),
         check: Entropy(3.0),
         about: "Twilio API key SID (SK + 32 hex)",
@@ -653,7 +657,7 @@ pub(super) static RULES: &[Rule] = &[
         kind: "cookie",
         keywords: &["cookie", "curl"],
         matcher: Regex(
-            r#"(?i)(?:^|[\s"'{,])(?:set-)?cookie\\?["']?[ \t]*:[ \t]*\\?["']?(?P<s>[^\r\n"'\\]{3,})|(?:^|\s)(?:-b|--cookie)[ \t]+["']?[^\s"'=]+=(?P<s2>[^\s"']+)"#,
+            r#"(?i)\b(?:set-)?cookie\\?["']?[ \t]*:[ \t]*\\?["']?(?P<s>[^\r\n"'\\]{3,})|(?:^|\s)(?:-b|--cookie)[ \t]+["']?[^\s"'=]+=(?P<s2>[^\s"']+)"#,
         ),
         check: Plain,
         about: "Cookie / Set-Cookie header values, curl -b / --cookie",

@@ -97,8 +97,13 @@ pub(super) fn views(text: &[u8], line_rules: bool) -> Vec<View<'_>> {
     if text.len() > MAX_VIEW_INPUT || u32::try_from(text.len()).is_err() {
         return out;
     }
+    // Per line: plain `\n`/`\"` escapes matter only on lines that may hold a .netrc or a
+    // Kubernetes Secret.
     let unescape = |b: &[u8]| {
-        if needs_unescape(b, line_rules) {
+        let structured = line_rules
+            && (memchr::memmem::find(b, b"password").is_some()
+                || memchr::memmem::find(b, b"Secret").is_some());
+        if needs_unescape(b, structured) {
             json_unescape(b)
         } else {
             None
@@ -251,9 +256,13 @@ mod tests {
 
     #[test]
     fn double_escaped_json_gets_a_second_view() {
-        let text = br#"{\"k\": \"a\\nb\"}"#;
+        // A .netrc inside a JSON string inside a JSON string.
+        let text = br#"{\"f\": \"machine h password\\nx\"}"#;
         let vs = views(text, true);
-        assert!(vs.iter().any(|v| v.bytes() == b"{\"k\": \"a\nb\"}"));
+        assert!(vs.iter().any(|v| v.bytes() == b"{\"f\": \"machine h password\nx\"}"));
+        // Without a line-structured rule in play, plain \n escapes need no second view.
+        let vs = views(br#"{\"k\": \"a\\nb\"}"#, true);
+        assert!(!vs.iter().any(|v| v.bytes() == b"{\"k\": \"a\nb\"}"));
     }
 
     #[test]
