@@ -100,9 +100,8 @@ pub(super) fn views(text: &[u8], line_rules: bool) -> Vec<View<'_>> {
     // Per line: plain `\n`/`\"` escapes matter only on lines that may hold a .netrc or a
     // Kubernetes Secret.
     let unescape = |b: &[u8]| {
-        let structured = line_rules
-            && (memchr::memmem::find(b, b"password").is_some()
-                || memchr::memmem::find(b, b"Secret").is_some());
+        let structured =
+            line_rules && (outside_markers(b, b"password") || outside_markers(b, b"Secret"));
         if needs_unescape(b, structured) {
             json_unescape(b)
         } else {
@@ -120,6 +119,13 @@ pub(super) fn views(text: &[u8], line_rules: bool) -> Vec<View<'_>> {
         out.push(p);
     }
     out
+}
+
+/// Whether `needle` occurs other than inside a `[REDACTED:…]` marker (a marker's kind name must
+/// not change how the text around it is read, or a second pass would differ from the first).
+fn outside_markers(b: &[u8], needle: &[u8]) -> bool {
+    let ms = super::markers(b);
+    memchr::memmem::find_iter(b, needle).any(|i| !ms.iter().any(|&(s, e)| i >= s && i < e))
 }
 
 fn needs_unescape(b: &[u8], line_rules: bool) -> bool {
@@ -259,7 +265,10 @@ mod tests {
         // A .netrc inside a JSON string inside a JSON string.
         let text = br#"{\"f\": \"machine h password\\nx\"}"#;
         let vs = views(text, true);
-        assert!(vs.iter().any(|v| v.bytes() == b"{\"f\": \"machine h password\nx\"}"));
+        assert!(
+            vs.iter()
+                .any(|v| v.bytes() == b"{\"f\": \"machine h password\nx\"}")
+        );
         // Without a line-structured rule in play, plain \n escapes need no second view.
         let vs = views(br#"{\"k\": \"a\\nb\"}"#, true);
         assert!(!vs.iter().any(|v| v.bytes() == b"{\"k\": \"a\nb\"}"));
