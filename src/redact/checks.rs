@@ -10,6 +10,8 @@
 pub(super) enum Check {
     /// Not a placeholder.
     Plain,
+    /// Not a placeholder and not a plain lower-case word ("send the Authorization: Bearer header").
+    NotWord,
     /// Not a placeholder, and at least this much Shannon entropy (bits per byte).
     Entropy(f64),
     /// A private-key body: at least 32 base64 characters (so `...` in documentation is kept).
@@ -40,6 +42,10 @@ pub(super) fn check(
 ) -> Option<&'static str> {
     match check {
         Check::Plain => (!is_placeholder(secret)).then_some(kind),
+        Check::NotWord => {
+            let word = secret.iter().all(|c| c.is_ascii_lowercase());
+            (!word && !is_placeholder(secret)).then_some(kind)
+        }
         Check::Entropy(min) => (!is_placeholder(secret) && entropy(secret) >= min).then_some(kind),
         Check::KeyBody => {
             let b64 = secret
@@ -217,6 +223,9 @@ const NEUTRAL_SUFFIXES: &[&str] = &[
     "str",
     "b64",
     "base64",
+    "base",
+    "salt",
+    "seed",
     "hex",
     "raw",
     "enc",
@@ -505,6 +514,7 @@ mod tests {
         assert_eq!(classify_name(b"client_secret"), Some(SECRET));
         assert_eq!(classify_name(b"GITHUB_TOKEN"), Some(SECRET));
         assert_eq!(classify_name(b"_authToken"), Some(SECRET));
+        assert_eq!(classify_name(b"SECRET_KEY_BASE"), Some(SECRET));
         assert_eq!(classify_name(b"primary_key"), None);
         assert_eq!(classify_name(b"max_tokens"), None);
         assert_eq!(classify_name(b"password_min_length"), None);

@@ -649,7 +649,7 @@ pub(super) static RULES: &[Rule] = &[
         matcher: Regex(
             r#"(?i)\b(?:proxy-)?authorization\\?["']?[ \t]*[:=][ \t]*\\?["']?(?:(?:bearer|basic|token|digest|bot|apikey|api-key|sso-key|ntlm|negotiate|key|dsn)[ \t]+)?(?P<s>[^\s"'\\,;]{6,})"#,
         ),
-        check: Plain,
+        check: NotWord,
         about: "Authorization / Proxy-Authorization header value (Bearer, Basic, token, …)",
     },
     Rule {

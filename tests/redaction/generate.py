@@ -520,6 +520,8 @@ def negatives():
         "SSH_AUTH_SOCK=/tmp/ssh-XXXX/agent.1234",
         "GPG_KEY_ID=0xDEADBEEF",
         "The api_key: parameter is optional in v2.",
+        "Send the Authorization: Bearer header with each call.",
+        "The key: value pairs are sorted.",
     ]
     for c in code:
         add("code", c)
