@@ -14,6 +14,19 @@ use crate::redact::{Finding, Redactor};
 /// Reads `file` (stdin when `None`) and writes it redacted to stdout, or with `explain` lists
 /// what was found (kind, line, column, length) without printing any secret.
 pub fn run(file: Option<&Path>, explain: bool, redactor: &Redactor) -> anyhow::Result<()> {
+    match write_out(file, explain, redactor) {
+        // `claude-code-sync redact big.log | head` is not an error.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+fn write_out(file: Option<&Path>, explain: bool, redactor: &Redactor) -> anyhow::Result<()> {
     let mut input = Vec::new();
     match file {
         Some(p) => {

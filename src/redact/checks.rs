@@ -38,6 +38,7 @@ pub(super) fn check(
     secret: &[u8],
     name: Option<&[u8]>,
     quoted: bool,
+    before: &[u8],
     after: &[u8],
 ) -> Option<&'static str> {
     match check {
@@ -63,9 +64,23 @@ pub(super) fn check(
         }
         Check::Assignment => {
             let class = classify_name(name?)?;
-            value_is_secret(secret, class, quoted, name?, after).then_some(class)
+            let ctx = Context {
+                quoted,
+                name: name?,
+                before,
+                after,
+            };
+            value_is_secret(secret, class, &ctx).then_some(class)
         }
-        Check::FlagValue => value_is_secret(secret, PASSWORD, true, b"", after).then_some(kind),
+        Check::FlagValue => {
+            let ctx = Context {
+                quoted: true,
+                name: b"",
+                before,
+                after,
+            };
+            value_is_secret(secret, PASSWORD, &ctx).then_some(kind)
+        }
     }
 }
 
@@ -282,6 +297,11 @@ fn classify_name(name: &[u8]) -> Option<&'static str> {
         }
         return Some(PASSWORD);
     }
+    if last == "auth" && parts.len() > 1 {
+        // `SERVER_AUTH`, `basic_auth`: a mode, not a credential (docker's and npm's bare `auth`
+        // / `_auth` are).
+        return None;
+    }
     let secretish = matches!(
         last,
         "secret" | "token" | "apikey" | "credential" | "credentials" | "auth"
@@ -367,7 +387,21 @@ const CODE_WORDS: &[&str] = &[
     "basic",
 ];
 
-fn value_is_secret(v: &[u8], class: &str, quoted: bool, name: &[u8], after: &[u8]) -> bool {
+/// Where a value stands: quoted or not, its name, the text before and after it.
+struct Context<'a> {
+    quoted: bool,
+    name: &'a [u8],
+    before: &'a [u8],
+    after: &'a [u8],
+}
+
+fn value_is_secret(v: &[u8], class: &str, ctx: &Context) -> bool {
+    let Context {
+        quoted,
+        name,
+        before,
+        after,
+    } = *ctx;
     if is_placeholder(v) {
         return false;
     }
@@ -435,12 +469,16 @@ fn value_is_secret(v: &[u8], class: &str, quoted: bool, name: &[u8], after: &[u8
         if lower == name_lower || (!name_lower.is_empty() && name_parts(name).contains(&lower)) {
             return false;
         }
-        // Prose: "reset your password: click the link".
-        let lowercase_word = s.bytes().all(|c| c.is_ascii_lowercase());
-        if lowercase_word
+        // Prose: "reset your password: click the link", "password: The password for …".
+        let word = s.bytes().all(|c| c.is_ascii_alphabetic())
+            && s.bytes().skip(1).all(|c| c.is_ascii_lowercase());
+        if word
             && after.first() == Some(&b' ')
             && after.get(1).is_some_and(|c| c.is_ascii_lowercase())
         {
+            return false;
+        }
+        if code_context(name, before, after) {
             return false;
         }
     }
@@ -448,6 +486,25 @@ fn value_is_secret(v: &[u8], class: &str, quoted: bool, name: &[u8], after: &[u8
         return false;
     }
     true
+}
+
+/// An identifier value in code rather than a literal: assigned to an attribute (`self.token =
+/// nextchar`), chained or tuple assignment (`user, self.password = user, password`), a call or
+/// an expression follows (`passwd = _raw_input(prompt)`, `Token = Whitespace + group(…)`).
+fn code_context(name: &[u8], before: &[u8], after: &[u8]) -> bool {
+    let sep = before.iter().rev().find(|c| !matches!(c, b' ' | b'\t'));
+    let next = after.iter().find(|c| !matches!(c, b' ' | b'\t'));
+    // `self.token = x`, but not `spring.datasource.password=x` in a .properties file.
+    let attribute = [&b"self."[..], b"this.", b"cls."]
+        .iter()
+        .any(|p| name.starts_with(p));
+    let assigned = sep == Some(&b'=');
+    (assigned && attribute)
+        || matches!(
+            next,
+            Some(b'(' | b'[' | b'+' | b'*' | b'/' | b'|' | b'=' | b'.')
+        )
+        || (assigned && matches!(next, Some(b',' | b')')))
 }
 
 fn ident_like(s: &str) -> bool {
@@ -543,6 +600,15 @@ mod tests {
         }
     }
 
+    fn ctx<'a>(name: &'a [u8], before: &'a [u8], after: &'a [u8]) -> Context<'a> {
+        Context {
+            quoted: false,
+            name,
+            before,
+            after,
+        }
+    }
+
     #[test]
     fn code_values_are_not_secrets() {
         for v in [
@@ -554,25 +620,56 @@ mod tests {
             "/run/secrets/db",
         ] {
             assert!(
-                !value_is_secret(v.as_bytes(), PASSWORD, false, b"password", b""),
+                !value_is_secret(
+                    v.as_bytes(),
+                    PASSWORD,
+                    &ctx(b"password", b"password: ", b"")
+                ),
                 "{v}"
             );
         }
         assert!(value_is_secret(
             b"hunter2",
             PASSWORD,
-            false,
-            b"password",
-            b""
+            &ctx(b"password", b"password=", b"")
         ));
         assert!(value_is_secret(
             b"Tr0ub4dor&3",
             PASSWORD,
-            false,
-            b"password",
-            b"\n"
+            &ctx(b"password", b"password: ", b"\n")
         ));
-        assert!(!value_is_secret(b"4096", SECRET, false, b"max_token", b""));
+        assert!(!value_is_secret(
+            b"4096",
+            SECRET,
+            &ctx(b"max_token", b"max_token: ", b"")
+        ));
+        // Code around an identifier value.
+        assert!(!value_is_secret(
+            b"nextchar",
+            SECRET,
+            &ctx(b"self.token", b"self.token = ", b"\n")
+        ));
+        assert!(!value_is_secret(
+            b"_raw_input",
+            PASSWORD,
+            &ctx(b"passwd", b"passwd = ", b"(prompt)")
+        ));
+        assert!(!value_is_secret(
+            b"user",
+            PASSWORD,
+            &ctx(b"self.password", b"password = ", b", password")
+        ));
+        assert!(!value_is_secret(
+            b"The",
+            PASSWORD,
+            &ctx(b"password", b"- password: ", b" password for it")
+        ));
+        // The same shapes in configuration stay secrets.
+        assert!(value_is_secret(
+            b"hunter2",
+            PASSWORD,
+            &ctx(b"password", b"{password: ", b", user: x}")
+        ));
     }
 
     #[test]

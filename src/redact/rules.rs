@@ -647,7 +647,7 @@ pub(super) static RULES: &[Rule] = &[
         kind: "authorization-header",
         keywords: &["authorization"],
         matcher: Regex(
-            r#"(?i)\b(?:proxy-)?authorization\\?["']?[ \t]*[:=][ \t]*\\?["']?(?:(?:bearer|basic|token|digest|bot|apikey|api-key|sso-key|ntlm|negotiate|key|dsn)[ \t]+)?(?P<s>[^\s"'\\,;]{6,})"#,
+            r#"(?i)\b(?:proxy-)?authorization\\?["']?[ \t]*:[ \t]*\\?["']?(?:(?:bearer|basic|token|digest|bot|apikey|api-key|sso-key|ntlm|negotiate|key|dsn)[ \t]+)?(?P<s>[^\s"'\\,;()]{6,})"#,
         ),
         check: NotWord,
         about: "Authorization / Proxy-Authorization header value (Bearer, Basic, token, …)",
@@ -657,7 +657,7 @@ pub(super) static RULES: &[Rule] = &[
         kind: "cookie",
         keywords: &["cookie", "curl"],
         matcher: Regex(
-            r#"(?i)\b(?:set-)?cookie\\?["']?[ \t]*:[ \t]*\\?["']?(?P<s>[^\r\n"'\\]{3,})|(?:^|\s)(?:-b|--cookie)[ \t]+["']?[^\s"'=]+=(?P<s2>[^\s"']+)"#,
+            r#"(?i)\b(?:set-)?cookie\\?["']?[ \t]*:[ \t]*\\?["']?(?P<s>[^\r\n"'\\=]+=[^\r\n"'\\]*)|(?:^|\s)(?:-b|--cookie)[ \t]+["']?[^\s"'=]+=(?P<s2>[^\s"']+)"#,
         ),
         check: Plain,
         about: "Cookie / Set-Cookie header values, curl -b / --cookie",
@@ -956,7 +956,16 @@ pub(super) fn scan(i: usize, hay: &[u8], out: &mut Vec<(usize, usize, KindRef)>)
         f(hay, &mut spans);
         for (s, e) in spans {
             if e > s
-                && checks::check(rule.check, rule.kind, &hay[s..e], None, true, &hay[e..]).is_some()
+                && checks::check(
+                    rule.check,
+                    rule.kind,
+                    &hay[s..e],
+                    None,
+                    true,
+                    &hay[..s],
+                    &hay[e..],
+                )
+                .is_some()
             {
                 out.push((s, e, KindRef::Builtin(rule.kind)));
             }
@@ -999,6 +1008,7 @@ pub(super) fn scan(i: usize, hay: &[u8], out: &mut Vec<(usize, usize, KindRef)>)
                 &hay[s..e],
                 name_bytes,
                 quoted,
+                &hay[s.saturating_sub(64)..s],
                 &hay[e..],
             ) {
                 out.push((s, e, KindRef::Builtin(kind)));
@@ -1013,6 +1023,7 @@ pub(super) fn scan(i: usize, hay: &[u8], out: &mut Vec<(usize, usize, KindRef)>)
                 &hay[m.start()..m.end()],
                 None,
                 false,
+                &hay[..m.start()],
                 &hay[m.end()..],
             )
             .is_some()
