@@ -478,7 +478,10 @@ impl SessionTally {
     fn price_table_cost(&self, prices: &PriceTable) -> Cost {
         let mut usd = 0.0;
         let mut unpriced: BTreeSet<String> = BTreeSet::new();
-        for r in self.responses.values() {
+        // Sorted, so the floating-point sum does not depend on hash order.
+        let mut keys: Vec<&String> = self.responses.keys().collect();
+        keys.sort_unstable();
+        for r in keys.into_iter().map(|k| &self.responses[k]) {
             if let Some(cost) = r.cost_usd {
                 usd += cost;
                 continue;
