@@ -60,6 +60,94 @@ pub fn parse(text: &str) -> Option<RawLine<'_>> {
     serde_json::from_str(trimmed).ok()
 }
 
+/// The value of the top-level `type` key, found without parsing the line: strings are skipped
+/// with a vectorised search, nothing is validated or allocated. Lets readers drop the
+/// bookkeeping lines (most of a transcript's bytes) before a full parse. `None` when the line
+/// does not look like an object with a plain `type` string.
+pub fn peek_type(text: &str) -> Option<&str> {
+    let b = text.as_bytes();
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i += 1;
+    loop {
+        i = skip_ws(b, i);
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = string_end(b, i + 1)?;
+        let key = &b[i + 1..key_end];
+        i = skip_ws(b, key_end + 1);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(b, i + 1);
+        if key == b"type" {
+            if b.get(i) != Some(&b'"') {
+                return None;
+            }
+            let end = string_end(b, i + 1)?;
+            let value = &text[i + 1..end];
+            return (!value.contains('\\')).then_some(value);
+        }
+        i = skip_value(b, i)?;
+        i = skip_ws(b, i);
+        match b.get(i) {
+            Some(b',') => i += 1,
+            _ => return None,
+        }
+    }
+}
+
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// Index of the closing quote of a string whose content starts at `i`.
+fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        i += memchr::memchr2(b'"', b'\\', &b[i..])?;
+        if b[i] == b'"' {
+            return Some(i);
+        }
+        i += 2;
+    }
+}
+
+/// Index just past the value starting at `i`.
+fn skip_value(b: &[u8], mut i: usize) -> Option<usize> {
+    match *b.get(i)? {
+        b'"' => Some(string_end(b, i + 1)? + 1),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            loop {
+                match *b.get(i)? {
+                    b'"' => i = string_end(b, i + 1)?,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+        }
+        _ => {
+            while !matches!(b.get(i), None | Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')) {
+                i += 1;
+            }
+            Some(i)
+        }
+    }
+}
+
 /// The top-level fields the engine uses, across all line types.
 #[derive(Deserialize, Default, Debug)]
 #[serde(default, rename_all = "camelCase")]
@@ -96,13 +184,12 @@ pub struct RawLine<'a> {
     /// Claude Code ≤ 1.0.8 wrote its own per-line cost.
     #[serde(rename = "costUSD")]
     pub cost_usd: Num,
+    /// The API message of `assistant`/`user` lines, parsed in the same pass as the line.
     #[serde(borrow)]
-    pub message: Option<&'a RawValue>,
+    pub message: Message<'a>,
     /// `progress` lines: `{type: "agent_progress", message: <a subagent's transcript line>, …}`.
     #[serde(borrow)]
     pub data: Option<&'a RawValue>,
-    #[serde(borrow)]
-    pub tool_use_result: Option<&'a RawValue>,
     /// `system` lines carry their text here.
     #[serde(borrow)]
     pub content: Option<&'a RawValue>,
@@ -123,9 +210,9 @@ impl RawLine<'_> {
         self.kind.as_str().unwrap_or("")
     }
 
-    /// The API message of an `assistant`/`user` line, parsed leniently.
-    pub fn api_message(&self) -> Option<ApiMessage<'_>> {
-        self.message.and_then(|raw| serde_json::from_str(raw.get()).ok())
+    /// The API message of an `assistant`/`user` line.
+    pub fn api_message(&self) -> Option<&ApiMessage<'_>> {
+        self.message.0.as_ref()
     }
 
     /// True when this line was copied from another session into a fork (rule 3).
@@ -135,6 +222,54 @@ impl RawLine<'_> {
             (Some(_), None) => true,
             _ => false,
         }
+    }
+}
+
+/// `message`: an [`ApiMessage`] when it is an object, absent otherwise (never fails the line).
+#[derive(Default, Debug)]
+pub struct Message<'a>(pub Option<ApiMessage<'a>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Message<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Message<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                ApiMessage::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(|m| Message(Some(m)))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Message(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Message(None))
+            }
+            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+                d.deserialize_any(self)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Message(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Message(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Message(None))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Message(None))
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(Message(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Message(None))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
     }
 }
 
@@ -174,6 +309,10 @@ pub fn content_blocks(raw: &RawValue) -> Vec<Block<'_>> {
         return vec![Block { kind: Str(Some(Cow::Borrowed("text"))), text: Str(Some(s)), ..Block::default() }];
     }
     if text.starts_with('[') {
+        // One pass when every element is an object (the norm); element by element otherwise.
+        if let Ok(blocks) = serde_json::from_str::<Vec<Block<'_>>>(text) {
+            return blocks;
+        }
         let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(text) else { return Vec::new() };
         return items.into_iter().filter_map(|item| serde_json::from_str(item.get()).ok()).collect();
     }
@@ -422,6 +561,17 @@ mod tests {
         let line = parse(r#"{"type":"user","cwd":"/a\"b","uuid":"u1"}"#).unwrap();
         assert_eq!(line.cwd.as_str(), Some("/a\"b"));
         assert!(matches!(line.uuid.0, Some(Cow::Borrowed("u1"))));
+    }
+
+    #[test]
+    fn peek_type_finds_the_top_level_type_only() {
+        let line = r#"{"attachment":{"type":"x","text":"a \"type\":\"user\" {[ b"},"list":[1,{"type":"y"}],"n":-1.5e3,"ok":true,"type":"attachment"}"#;
+        assert_eq!(peek_type(line), Some("attachment"));
+        assert_eq!(peek_type(r#" { "type" : "user" , "x": 1}"#), Some("user"));
+        assert_eq!(peek_type(r#"{"a":1}"#), None);
+        assert_eq!(peek_type(r#"{"a":"unterminated"#), None);
+        assert_eq!(peek_type("garbage"), None);
+        assert_eq!(peek_type(r#"{"type":"a\u0062"}"#), None);
     }
 
     #[test]

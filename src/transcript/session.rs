@@ -87,21 +87,12 @@ fn read_file(
     max_bytes: Option<u64>,
     on_item: &mut impl FnMut(ConversationItem),
 ) -> io::Result<reader::ReadReport> {
-    reader::read_new(path, cursor, max_bytes, |bytes, offset| match opts.privacy {
-        None => tally.observe_bytes(bytes, role),
-        Some(privacy) => {
-            let text = line::decode(bytes);
-            if text.trim().is_empty() {
-                return;
-            }
-            match line::parse(&text) {
-                Some(parsed) => {
-                    tally.observe(&parsed, role);
-                    for item in conversation::items(&parsed, role, offset, privacy, &opts.conversation) {
-                        on_item(item);
-                    }
-                }
-                None => tally.observe_bytes(bytes, role),
+    reader::read_new(path, cursor, max_bytes, |bytes, offset| {
+        let text = line::decode(bytes);
+        let parsed = tally.observe_text(&text, role);
+        if let (Some(parsed), Some(privacy)) = (parsed, opts.privacy) {
+            for item in conversation::items(&parsed, role, offset, privacy, &opts.conversation) {
+                on_item(item);
             }
         }
     })

@@ -205,14 +205,28 @@ impl SessionTally {
     /// latter is counted in [`SessionSummary::invalid_lines`]).
     pub fn observe_bytes(&mut self, bytes: &[u8], role: FileRole) {
         let text = line::decode(bytes);
+        self.observe_text(&text, role);
+    }
+
+    /// Accounts one decoded line and returns it parsed, unless it is blank, not JSON, or of a
+    /// bookkeeping type (those are recognised without a parse and skipped).
+    pub fn observe_text<'t>(&mut self, text: &'t str, role: FileRole) -> Option<RawLine<'t>> {
         if text.trim().is_empty() {
-            return;
+            return None;
         }
-        match line::parse(&text) {
-            Some(parsed) => self.observe(&parsed, role),
+        if line::peek_type(text).is_some_and(|t| !is_accounted_type(t)) {
+            self.lines += 1;
+            return None;
+        }
+        match line::parse(text) {
+            Some(parsed) => {
+                self.observe(&parsed, role);
+                Some(parsed)
+            }
             None => {
                 self.lines += 1;
                 self.invalid_lines += 1;
+                None
             }
         }
     }
@@ -552,6 +566,12 @@ fn figures(input: u64, output: u64, flat: u64, read: u64, split: Option<&line::C
     let (m5, h1) = split.map_or((0, 0), |c| (c.ephemeral_5m_input_tokens.0, c.ephemeral_1h_input_tokens.0));
     let cache_creation = flat.max(m5 + h1);
     (TokenUsage { input, output, cache_creation, cache_read: read }, h1)
+}
+
+/// Line types the tally reads; the others (attachments, api-request blobs, queue operations…,
+/// most of a transcript's bytes) are bookkeeping that never carries usage (rule 1).
+pub(crate) fn is_accounted_type(kind: &str) -> bool {
+    matches!(kind, "assistant" | "user" | "progress" | "cost-state" | "summary" | "system")
 }
 
 /// Rule 9: a `user` line typed by the person, not a tool result, wrapper or system message.

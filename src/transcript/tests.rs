@@ -92,7 +92,8 @@ fn real_samples_counts_and_subagent_split() {
     assert_eq!((multi.prompts, multi.message_count, multi.tool_call_count), (1, 5, 4));
     assert_eq!(multi.subagent_token_usage, TokenUsage::default());
     assert_eq!(multi.project_name.as_deref(), Some("work"));
-    assert_eq!(multi.started_ms, time::parse_ms("2026-11-24T11:38:04.140Z"));
+    // The first user line (the queue-operation before it is bookkeeping).
+    assert_eq!(multi.started_ms, time::parse_ms("2026-11-24T11:38:04.225Z"));
 
     let files = session(&samples().join("subagent"), "4393a4ec-3239-4206-97e6-49e5a86ce22c");
     assert_eq!(files.subagents.len(), 1);
