@@ -235,7 +235,7 @@ fn user_items(line: &RawLine<'_>, role: FileRole, template: ConversationItem, pr
 }
 
 fn tool_result(block: &Block<'_>, index: usize, several: bool, template: &ConversationItem, privacy: &dyn Privacy) -> ConversationItem {
-    let text = block.content.map(|raw| result_text(raw)).unwrap_or_default();
+    let text = block.content.map(|raw| result_text(raw.get())).unwrap_or_default();
     let is_error = block.is_error.0;
     let tool_use_id = block.tool_use_id.as_str().map(str::to_owned);
     let id = match &tool_use_id {
@@ -255,6 +255,6 @@ fn tool_result(block: &Block<'_>, index: usize, several: bool, template: &Conver
 }
 
 /// The text of a tool result's content (a string, or the text of its blocks).
-fn result_text(raw: &serde_json::value::RawValue) -> String {
+fn result_text(raw: &str) -> String {
     line::content_blocks(raw).iter().filter_map(|b| b.text.as_str()).collect::<Vec<_>>().join("\n")
 }

@@ -122,8 +122,7 @@ fn peek_session_id(path: &Path) -> Option<String> {
     let reader = BufReader::new(file.take(256 << 10));
     for bytes in reader.split(b'\n').take(50) {
         let bytes = bytes.ok()?;
-        let text = line::decode(&bytes);
-        if let Some(id) = line::parse(&text).and_then(|l| l.session_id.as_str().map(str::to_owned)) {
+        if let Some(id) = line::parse(&bytes).and_then(|l| l.session_id.as_str().map(str::to_owned)) {
             return Some(id);
         }
     }

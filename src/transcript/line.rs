@@ -1,10 +1,12 @@
 //! A lenient view of one transcript line.
 //!
 //! Claude Code adds line types and fields with every release, so nothing here is strict: every
-//! field is optional, a field of an unexpected JSON type reads as absent instead of failing the
-//! line, and nested objects that only some lines need (`message`, `data`, `modelUsage`) stay raw
-//! until a caller asks for them. Strings borrow from the line when they have no escapes, so the
-//! hot path (reading hundreds of MB of bookkeeping lines) allocates almost nothing.
+//! field is optional, and a field of an unexpected JSON type reads as absent instead of failing
+//! the line. Speed matters too (a backfill reads gigabytes): a line's top-level fields are found
+//! by a scanner that skips values with a vectorised search for quotes, so the large values the
+//! engine never needs (tool output copies, file contents, request blobs) are neither validated
+//! nor copied; only the small values it uses go through serde, and nested objects (`content`,
+//! `usage`, `data`, `modelUsage`) stay raw text until a caller asks for them.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -48,24 +50,117 @@ macro_rules! other_shapes_as_absent {
 pub fn decode(bytes: &[u8]) -> Cow<'_, str> {
     let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
     let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
-    String::from_utf8_lossy(bytes)
+    // from_utf8 is several times faster than the lossy path, which only invalid lines need.
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
-/// Parses one decoded line. `None` when it is not a JSON object (counted by the caller).
-pub fn parse(text: &str) -> Option<RawLine<'_>> {
-    let trimmed = text.trim_start();
-    if !trimmed.starts_with('{') {
+/// Parses one line. `None` when it is not a JSON object (counted by the caller). Works on bytes:
+/// only the small values the engine reads are checked for UTF-8 (invalid bytes in them become
+/// U+FFFD), so a line is never dropped for a bad byte and large values are never validated.
+pub fn parse(line: &[u8]) -> Option<RawLine<'_>> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let line = line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line);
+    let mut parsed = RawLine::default();
+    for_each_field(line, |key, value| {
+        match key {
+            "type" => parsed.kind = str_value(value),
+            "sessionId" => parsed.session_id = str_value(value),
+            "uuid" => parsed.uuid = str_value(value),
+            "timestamp" => parsed.timestamp = str_value(value),
+            "requestId" => parsed.request_id = str_value(value),
+            "requestSessionId" => parsed.request_session_id = str_value(value),
+            "cwd" => parsed.cwd = str_value(value),
+            "gitBranch" => parsed.git_branch = str_value(value),
+            "version" => parsed.version = str_value(value),
+            "agentId" => parsed.agent_id = str_value(value),
+            "promptSource" => parsed.prompt_source = str_value(value),
+            "subtype" => parsed.subtype = str_value(value),
+            "summary" => parsed.summary = str_value(value),
+            "isSidechain" => parsed.is_sidechain = Flag(value == b"true"),
+            "isMeta" => parsed.is_meta = Flag(value == b"true"),
+            "isCompactSummary" => parsed.is_compact_summary = Flag(value == b"true"),
+            "isApiErrorMessage" => parsed.is_api_error_message = Flag(value == b"true"),
+            "hasUnknownModelCost" => parsed.has_unknown_model_cost = Flag(value == b"true"),
+            "costUSD" => parsed.cost_usd = num_value(value),
+            "totalCostUSD" => parsed.total_cost_usd = num_value(value),
+            "totalDuration" => parsed.total_duration = num_value(value),
+            "startTime" => parsed.start_time = num_value(value),
+            "message" => parsed.message = ApiMessage::parse(value),
+            "data" => parsed.data = object_value(value),
+            "modelUsage" => parsed.model_usage = object_value(value),
+            _ => {}
+        }
+    })?;
+    Some(parsed)
+}
+
+/// Calls `f(key, raw value)` for each top-level field of the object in `text` (keys with escapes
+/// are skipped: no field the engine reads has one). `None` when `text` is not a well-formed
+/// object at the top level; nested values are delimited, not validated.
+fn for_each_field<'t>(b: &'t [u8], mut f: impl FnMut(&'t str, &'t [u8])) -> Option<()> {
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
         return None;
     }
-    serde_json::from_str(trimmed).ok()
+    i = skip_ws(b, i + 1);
+    if b.get(i) == Some(&b'}') {
+        return (skip_ws(b, i + 1) == b.len()).then_some(());
+    }
+    loop {
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = string_end(b, i + 1)?;
+        let key = std::str::from_utf8(&b[i + 1..key_end]).ok();
+        i = skip_ws(b, key_end + 1);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(b, i + 1);
+        let end = skip_value(b, i)?;
+        if end == i {
+            return None;
+        }
+        if let Some(key) = key.filter(|k| !k.contains('\\')) {
+            f(key, &b[i..end]);
+        }
+        i = skip_ws(b, end);
+        match b.get(i) {
+            Some(b',') => i = skip_ws(b, i + 1),
+            Some(b'}') => return (skip_ws(b, i + 1) == b.len()).then_some(()),
+            _ => return None,
+        }
+    }
+}
+
+/// A raw JSON value as a string field: borrowed when it is a plain string without escapes.
+fn str_value(value: &[u8]) -> Str<'_> {
+    if value.len() >= 2 && value[0] == b'"' && !value.contains(&b'\\') {
+        return Str(Some(String::from_utf8_lossy(&value[1..value.len() - 1])));
+    }
+    match String::from_utf8_lossy(value) {
+        Cow::Borrowed(text) => serde_json::from_str(text).unwrap_or_default(),
+        Cow::Owned(text) => serde_json::from_str::<Str>(&text).map(|s| Str(s.0.map(|c| Cow::Owned(c.into_owned())))).unwrap_or_default(),
+    }
+}
+
+fn num_value(value: &[u8]) -> Num {
+    serde_json::from_slice(value).unwrap_or_default()
+}
+
+fn object_value(value: &[u8]) -> Option<&[u8]> {
+    value.starts_with(b"{").then_some(value)
 }
 
 /// The value of the top-level `type` key, found without parsing the line: strings are skipped
 /// with a vectorised search, nothing is validated or allocated. Lets readers drop the
 /// bookkeeping lines (most of a transcript's bytes) before a full parse. `None` when the line
 /// does not look like an object with a plain `type` string.
-pub fn peek_type(text: &str) -> Option<&str> {
-    let b = text.as_bytes();
+pub fn peek_type(line: &[u8]) -> Option<&str> {
+    let b = line;
     let mut i = skip_ws(b, 0);
     if b.get(i) != Some(&b'{') {
         return None;
@@ -88,7 +183,7 @@ pub fn peek_type(text: &str) -> Option<&str> {
                 return None;
             }
             let end = string_end(b, i + 1)?;
-            let value = &text[i + 1..end];
+            let value = std::str::from_utf8(&b[i + 1..end]).ok()?;
             return (!value.contains('\\')).then_some(value);
         }
         i = skip_value(b, i)?;
@@ -107,14 +202,17 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// Index of the closing quote of a string whose content starts at `i`.
+/// Index of the closing quote of a string whose content starts at `i`: the next quote not
+/// preceded by an odd run of backslashes. (Searching for quotes alone is much faster than
+/// stopping at every backslash: code in transcripts is full of `\n`.)
 fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
     loop {
-        i += memchr::memchr2(b'"', b'\\', &b[i..])?;
-        if b[i] == b'"' {
-            return Some(i);
+        let q = i + memchr::memchr(b'"', &b[i..])?;
+        let backslashes = b[..q].iter().rev().take_while(|&&c| c == b'\\').count();
+        if backslashes % 2 == 0 {
+            return Some(q);
         }
-        i += 2;
+        i = q + 1;
     }
 }
 
@@ -149,60 +247,41 @@ fn skip_value(b: &[u8], mut i: usize) -> Option<usize> {
 }
 
 /// The top-level fields the engine uses, across all line types.
-#[derive(Deserialize, Default, Debug)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Default, Debug)]
 pub struct RawLine<'a> {
-    #[serde(rename = "type", borrow)]
     pub kind: Str<'a>,
-    #[serde(borrow)]
     pub session_id: Str<'a>,
-    #[serde(borrow)]
     pub uuid: Str<'a>,
-    #[serde(borrow)]
     pub timestamp: Str<'a>,
-    #[serde(borrow)]
     pub request_id: Str<'a>,
     /// Set only on lines copied into a forked session: the session they were copied from.
-    #[serde(borrow)]
     pub request_session_id: Str<'a>,
-    #[serde(borrow)]
     pub cwd: Str<'a>,
-    #[serde(borrow)]
     pub git_branch: Str<'a>,
-    #[serde(borrow)]
     pub version: Str<'a>,
-    #[serde(borrow)]
     pub agent_id: Str<'a>,
-    #[serde(borrow)]
     pub prompt_source: Str<'a>,
-    #[serde(borrow)]
     pub subtype: Str<'a>,
+    /// `summary` lines (1.0.x): the session's title.
+    pub summary: Str<'a>,
     pub is_sidechain: Flag,
     pub is_meta: Flag,
     pub is_compact_summary: Flag,
     pub is_api_error_message: Flag,
     /// Claude Code ≤ 1.0.8 wrote its own per-line cost.
-    #[serde(rename = "costUSD")]
     pub cost_usd: Num,
-    /// The API message of `assistant`/`user` lines, parsed in the same pass as the line.
-    #[serde(borrow)]
-    pub message: Message<'a>,
-    /// `progress` lines: `{type: "agent_progress", message: <a subagent's transcript line>, …}`.
-    #[serde(borrow)]
-    pub data: Option<&'a RawValue>,
-    /// `system` lines carry their text here.
-    #[serde(borrow)]
-    pub content: Option<&'a RawValue>,
-    #[serde(borrow)]
-    pub summary: Str<'a>,
+    /// The API message of `assistant`/`user` lines.
+    pub message: Option<ApiMessage<'a>>,
+    /// `progress` lines: `{type: "agent_progress", message: <a subagent's transcript line>, …}`
+    /// (raw JSON).
+    pub data: Option<&'a [u8]>,
     // `cost-state` lines.
-    #[serde(rename = "totalCostUSD")]
     pub total_cost_usd: Num,
     pub total_duration: Num,
     pub has_unknown_model_cost: Flag,
     pub start_time: Num,
-    #[serde(borrow)]
-    pub model_usage: Option<&'a RawValue>,
+    /// Raw JSON `{model: {inputTokens, …}}`.
+    pub model_usage: Option<&'a [u8]>,
 }
 
 impl RawLine<'_> {
@@ -212,7 +291,7 @@ impl RawLine<'_> {
 
     /// The API message of an `assistant`/`user` line.
     pub fn api_message(&self) -> Option<&ApiMessage<'_>> {
-        self.message.0.as_ref()
+        self.message.as_ref()
     }
 
     /// True when this line was copied from another session into a fork (rule 3).
@@ -225,85 +304,86 @@ impl RawLine<'_> {
     }
 }
 
-/// `message`: an [`ApiMessage`] when it is an object, absent otherwise (never fails the line).
-#[derive(Default, Debug)]
-pub struct Message<'a>(pub Option<ApiMessage<'a>>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Message<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = Message<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                ApiMessage::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(|m| Message(Some(m)))
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(Message(None))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(Message(None))
-            }
-            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
-                d.deserialize_any(self)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(Message(None))
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(Message(None))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(Message(None))
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(Message(None))
-            }
-            fn visit_none<E>(self) -> Result<Self::Value, E> {
-                Ok(Message(None))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Message(None))
-            }
-        }
-        d.deserialize_any(V(std::marker::PhantomData))
-    }
-}
-
 /// `message` of an assistant or user line.
-#[derive(Deserialize, Default, Debug)]
-#[serde(default)]
+#[derive(Default, Debug)]
 pub struct ApiMessage<'a> {
-    #[serde(borrow)]
     pub id: Str<'a>,
-    #[serde(borrow)]
     pub model: Str<'a>,
-    #[serde(borrow)]
     pub role: Str<'a>,
-    #[serde(borrow)]
-    pub usage: Option<&'a RawValue>,
-    #[serde(borrow)]
-    pub content: Option<&'a RawValue>,
+    /// Raw JSON of `usage`.
+    pub usage: Option<&'a [u8]>,
+    /// Raw JSON of `content`: a string or an array of blocks.
+    pub content: Option<&'a [u8]>,
 }
 
-impl ApiMessage<'_> {
-    pub fn usage(&self) -> Option<Usage> {
-        self.usage.and_then(|raw| serde_json::from_str(raw.get()).ok())
+impl<'a> ApiMessage<'a> {
+    fn parse(value: &'a [u8]) -> Option<ApiMessage<'a>> {
+        let mut m = ApiMessage::default();
+        for_each_field(value, |key, v| match key {
+            "id" => m.id = str_value(v),
+            "model" => m.model = str_value(v),
+            "role" => m.role = str_value(v),
+            "usage" => m.usage = object_value(v),
+            "content" => m.content = Some(v),
+            _ => {}
+        })?;
+        Some(m)
     }
 
-    /// The content as blocks; a plain string becomes one text block.
-    pub fn blocks(&self) -> Vec<Block<'_>> {
-        let Some(raw) = self.content else { return Vec::new() };
-        content_blocks(raw)
+    pub fn usage(&self) -> Option<Usage> {
+        self.usage.and_then(|raw| serde_json::from_slice(raw).ok())
+    }
+
+    /// The content as blocks; a plain string becomes one text block. Empty when the content
+    /// is not valid UTF-8 (parse a [`decode`]d line to get its text with U+FFFD).
+    pub fn blocks(&self) -> Vec<Block<'a>> {
+        self.content.and_then(|c| std::str::from_utf8(c).ok()).map(content_blocks).unwrap_or_default()
+    }
+
+    /// The `type` of the first content block, found without parsing the content.
+    pub fn first_block_type(&self) -> Option<&'a str> {
+        let content = self.content?;
+        let start = skip_ws(content, 0);
+        if content.get(start) != Some(&b'[') {
+            return None;
+        }
+        peek_type(&content[skip_ws(content, start + 1)..])
+    }
+
+    /// The ids of the `tool_use` blocks, found without parsing the content (tool inputs hold
+    /// whole files).
+    pub fn tool_use_ids(&self) -> Vec<Cow<'a, str>> {
+        let mut ids = Vec::new();
+        let Some(b) = self.content else { return ids };
+        let mut i = skip_ws(b, 0);
+        if b.get(i) != Some(&b'[') {
+            return ids;
+        }
+        i = skip_ws(b, i + 1);
+        while b.get(i) == Some(&b'{') {
+            let Some(end) = skip_value(b, i) else { break };
+            let (mut kind, mut id) = (Str::default(), Str::default());
+            let _ = for_each_field(&b[i..end], |key, v| match key {
+                "type" => kind = str_value(v),
+                "id" => id = str_value(v),
+                _ => {}
+            });
+            if kind.as_str() == Some("tool_use") {
+                ids.extend(id.0);
+            }
+            i = skip_ws(b, end);
+            if b.get(i) != Some(&b',') {
+                break;
+            }
+            i = skip_ws(b, i + 1);
+        }
+        ids
     }
 }
 
 /// Content that is either a string or an array of blocks (messages, tool results).
-pub fn content_blocks(raw: &RawValue) -> Vec<Block<'_>> {
-    let text = raw.get().trim_start();
+pub fn content_blocks(raw: &str) -> Vec<Block<'_>> {
+    let text = raw.trim_start();
     if text.starts_with('"') {
         let Ok(s) = serde_json::from_str::<Cow<'_, str>>(text) else { return Vec::new() };
         return vec![Block { kind: Str(Some(Cow::Borrowed("text"))), text: Str(Some(s)), ..Block::default() }];
@@ -547,7 +627,7 @@ mod tests {
 
     #[test]
     fn wrong_field_types_read_as_absent_not_as_a_failed_line() {
-        let line = parse(r#"{"type":"assistant","isSidechain":"yes","timestamp":12,"uuid":{"a":[1]},"sessionId":"s"}"#)
+        let line = parse(br#"{"type":"assistant","isSidechain":"yes","timestamp":12,"uuid":{"a":[1]},"sessionId":"s"}"#)
             .expect("still a line");
         assert_eq!(line.kind(), "assistant");
         assert!(!line.is_sidechain.0);
@@ -558,7 +638,7 @@ mod tests {
 
     #[test]
     fn escaped_strings_are_owned_and_plain_ones_borrowed() {
-        let line = parse(r#"{"type":"user","cwd":"/a\"b","uuid":"u1"}"#).unwrap();
+        let line = parse(br#"{"type":"user","cwd":"/a\"b","uuid":"u1"}"#).unwrap();
         assert_eq!(line.cwd.as_str(), Some("/a\"b"));
         assert!(matches!(line.uuid.0, Some(Cow::Borrowed("u1"))));
     }
@@ -566,19 +646,20 @@ mod tests {
     #[test]
     fn peek_type_finds_the_top_level_type_only() {
         let line = r#"{"attachment":{"type":"x","text":"a \"type\":\"user\" {[ b"},"list":[1,{"type":"y"}],"n":-1.5e3,"ok":true,"type":"attachment"}"#;
-        assert_eq!(peek_type(line), Some("attachment"));
-        assert_eq!(peek_type(r#" { "type" : "user" , "x": 1}"#), Some("user"));
-        assert_eq!(peek_type(r#"{"a":1}"#), None);
-        assert_eq!(peek_type(r#"{"a":"unterminated"#), None);
-        assert_eq!(peek_type("garbage"), None);
-        assert_eq!(peek_type(r#"{"type":"a\u0062"}"#), None);
+        assert_eq!(peek_type(line.as_bytes()), Some("attachment"));
+        assert_eq!(peek_type(br#" { "type" : "user" , "x": 1}"#), Some("user"));
+        assert_eq!(peek_type(br#"{"a":"x\\","type":"user"}"#), Some("user"), "escaped backslash ends the string");
+        assert_eq!(peek_type(br#"{"a":1}"#), None);
+        assert_eq!(peek_type(br#"{"a":"unterminated"#), None);
+        assert_eq!(peek_type(b"garbage \xff"), None);
+        assert_eq!(peek_type(br#"{"type":"a\u0062"}"#), None);
     }
 
     #[test]
     fn non_objects_are_not_lines() {
-        assert!(parse("not json").is_none());
-        assert!(parse("[1,2]").is_none());
-        assert!(parse(r#"{"type":"assistant","#).is_none());
+        assert!(parse(b"not json").is_none());
+        assert!(parse(b"[1,2]").is_none());
+        assert!(parse(br#"{"type":"assistant","#).is_none());
     }
 
     #[test]
@@ -607,9 +688,10 @@ mod tests {
 
     #[test]
     fn string_content_is_one_text_block() {
-        let line = parse(r#"{"type":"user","message":{"role":"user","content":"hi"}}"#).unwrap();
+        let line = parse(br#"{"type":"user","message":{"role":"user","content":"hi"}}"#).unwrap();
         let msg = line.api_message().unwrap();
         let blocks = msg.blocks();
+        assert_eq!(msg.first_block_type(), None);
         assert_eq!(blocks.len(), 1);
         assert_eq!(blocks[0].kind(), "text");
         assert_eq!(blocks[0].text.as_str(), Some("hi"));

@@ -88,9 +88,16 @@ fn read_file(
     on_item: &mut impl FnMut(ConversationItem),
 ) -> io::Result<reader::ReadReport> {
     reader::read_new(path, cursor, max_bytes, |bytes, offset| {
+        if tally.skip_bookkeeping(bytes) {
+            return;
+        }
+        let Some(privacy) = opts.privacy else {
+            tally.observe_raw(bytes, role);
+            return;
+        };
+        // Conversation text needs the whole line as UTF-8 (invalid bytes become U+FFFD).
         let text = line::decode(bytes);
-        let parsed = tally.observe_text(&text, role);
-        if let (Some(parsed), Some(privacy)) = (parsed, opts.privacy) {
+        if let Some(parsed) = tally.observe_raw(text.as_bytes(), role) {
             for item in conversation::items(&parsed, role, offset, privacy, &opts.conversation) {
                 on_item(item);
             }

@@ -204,21 +204,26 @@ impl SessionTally {
     /// Decodes and accounts one raw line (CRLF, invalid UTF-8 and non-JSON tolerated; the
     /// latter is counted in [`SessionSummary::invalid_lines`]).
     pub fn observe_bytes(&mut self, bytes: &[u8], role: FileRole) {
-        let text = line::decode(bytes);
-        self.observe_text(&text, role);
+        if !self.skip_bookkeeping(bytes) {
+            self.observe_raw(bytes, role);
+        }
     }
 
-    /// Accounts one decoded line and returns it parsed, unless it is blank, not JSON, or of a
-    /// bookkeeping type (those are recognised without a parse and skipped).
-    pub fn observe_text<'t>(&mut self, text: &'t str, role: FileRole) -> Option<RawLine<'t>> {
-        if text.trim().is_empty() {
+    /// Counts and skips a line of a bookkeeping type (attachments, api-request blobs, queue
+    /// operations…: most of a transcript's bytes, never usage), recognised without decoding or
+    /// parsing it. False for every other line.
+    pub fn skip_bookkeeping(&mut self, bytes: &[u8]) -> bool {
+        let skip = line::peek_type(bytes).is_some_and(|t| !is_accounted_type(t));
+        self.lines += u64::from(skip);
+        skip
+    }
+
+    /// Accounts one line and returns it parsed (`None` when blank or not JSON).
+    pub fn observe_raw<'t>(&mut self, bytes: &'t [u8], role: FileRole) -> Option<RawLine<'t>> {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
             return None;
         }
-        if line::peek_type(text).is_some_and(|t| !is_accounted_type(t)) {
-            self.lines += 1;
-            return None;
-        }
-        match line::parse(text) {
+        match line::parse(bytes) {
             Some(parsed) => {
                 self.observe(&parsed, role);
                 Some(parsed)
@@ -282,11 +287,11 @@ impl SessionTally {
 
     fn progress(&mut self, line: &RawLine<'_>, fork_copy: bool) {
         let Some(data) = line.data else { return };
-        let Ok(data) = serde_json::from_str::<ProgressData>(data.get()) else { return };
+        let Ok(data) = serde_json::from_slice::<ProgressData>(data) else { return };
         if data.kind.as_str() != Some("agent_progress") {
             return;
         }
-        let Some(inner) = data.message.and_then(|m| line::parse(m.get())) else { return };
+        let Some(inner) = data.message.and_then(|m| line::parse(m.get().as_bytes())) else { return };
         if inner.kind() == "assistant" {
             let fork_copy = fork_copy || inner.is_fork_copy();
             self.assistant(&inner, FileRole::Subagent, fork_copy, true);
@@ -312,17 +317,9 @@ impl SessionTally {
                 self.prompts.insert(uuid);
             }
         }
-        if let Some(content) = message.content {
-            if memchr::memmem::find(content.get().as_bytes(), b"tool_use").is_some() {
-                for block in message.blocks() {
-                    if block.kind() == "tool_use" {
-                        if let Some(id) = block.id.as_str() {
-                            if !self.tool_use_ids.contains(id) {
-                                self.tool_use_ids.insert(id.to_owned());
-                            }
-                        }
-                    }
-                }
+        for id in message.tool_use_ids() {
+            if !self.tool_use_ids.contains(id.as_ref()) {
+                self.tool_use_ids.insert(id.into_owned());
             }
         }
         let key = match (message.id.as_str(), line.request_id.as_str(), line.uuid.as_str()) {
@@ -372,7 +369,7 @@ impl SessionTally {
         let Some(total) = line.total_cost_usd.0 else { return };
         let models = line
             .model_usage
-            .and_then(|raw| serde_json::from_str::<BTreeMap<String, ModelUsageRaw>>(raw.get()).ok())
+            .and_then(|raw| serde_json::from_slice::<BTreeMap<String, ModelUsageRaw>>(raw).ok())
             .unwrap_or_default()
             .into_iter()
             .map(|(model, u)| {
@@ -580,6 +577,10 @@ fn is_typed_prompt(line: &RawLine<'_>) -> bool {
         return false;
     }
     let Some(message) = line.api_message() else { return false };
+    // Tool results are most user lines, and large: recognise them without parsing.
+    if message.first_block_type() == Some("tool_result") {
+        return false;
+    }
     let blocks = message.blocks();
     if blocks.iter().any(|b| b.kind() == "tool_result") {
         return false;
