@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::line::{self, Block, RawLine};
 use super::tally::{self, FileRole, TokenUsage};
-use super::time;
+use crate::time;
 
 /// The caller's redaction + privacy rules.
 pub trait Privacy {
@@ -117,7 +117,7 @@ pub fn items(
     let template = ConversationItem {
         id: base_id.clone(),
         session_id,
-        timestamp_ms: line.timestamp.as_str().and_then(time::parse_ms),
+        timestamp_ms: line.timestamp.as_str().and_then(time::parse_iso8601),
         role: Role::User,
         kind: ItemKind::Text,
         text: None,

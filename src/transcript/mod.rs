@@ -19,7 +19,6 @@ pub mod reader;
 pub mod scan;
 pub mod session;
 pub mod tally;
-pub mod time;
 
 pub use conversation::{ConversationItem, ConversationOptions, ItemKind, Outcome, Privacy, Role};
 pub use discover::{config_dirs, discover_sessions, session_files, SessionFiles};

@@ -140,6 +140,11 @@ impl PriceTable {
         }
     }
 
+    /// The bundled table extended by `prices.json` in the data dir, if there is one.
+    pub fn for_data_dir(data_dir: &Path) -> (PriceTable, Option<String>) {
+        PriceTable::load(Some(&data_dir.join("prices.json")))
+    }
+
     /// Adds or replaces entries from a JSON document of the bundled shape.
     pub fn merge_json(&mut self, json: &str) -> Result<(), serde_json::Error> {
         let file: TableFile = serde_json::from_str(json)?;

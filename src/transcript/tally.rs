@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 
 use super::line::{self, Count, RawLine, Str, Usage};
 use super::prices::{Billable, PriceTable};
-use super::time;
+use crate::time;
 
 /// Which file of the session a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,7 +266,7 @@ impl SessionTally {
     }
 
     fn note_context(&mut self, line: &RawLine<'_>) {
-        if let Some(ms) = line.timestamp.as_str().and_then(time::parse_ms) {
+        if let Some(ms) = line.timestamp.as_str().and_then(time::parse_iso8601) {
             self.first_ms = Some(self.first_ms.map_or(ms, |f| f.min(ms)));
             self.last_ms = Some(self.last_ms.map_or(ms, |l| l.max(ms)));
         }

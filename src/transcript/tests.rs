@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::*;
+use crate::time;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -93,7 +94,7 @@ fn real_samples_counts_and_subagent_split() {
     assert_eq!(multi.subagent_token_usage, TokenUsage::default());
     assert_eq!(multi.project_name.as_deref(), Some("work"));
     // The first user line (the queue-operation before it is bookkeeping).
-    assert_eq!(multi.started_ms, time::parse_ms("2026-11-24T11:38:04.225Z"));
+    assert_eq!(multi.started_ms, time::parse_iso8601("2026-11-24T11:38:04.225Z"));
 
     let files = session(&samples().join("subagent"), "4393a4ec-3239-4206-97e6-49e5a86ce22c");
     assert_eq!(files.subagents.len(), 1);
@@ -134,7 +135,7 @@ fn edge_cases_follow_the_accounting_rules() {
     // tool result or the subagent's task.
     assert_eq!(s.prompts, 2);
     assert_eq!(s.invalid_lines, 1);
-    assert_eq!(s.ended_ms, time::parse_ms("2026-01-02T03:05:01.000Z"));
+    assert_eq!(s.ended_ms, time::parse_iso8601("2026-01-02T03:05:01.000Z"));
 
     // No cost-state: per-message prices (USD per Mtok: sonnet 4.5 3/15, writes 3.75 (5m) and
     // 6 (1h); haiku 4.5 1/5; opus 4.5 5/25).
@@ -277,7 +278,7 @@ fn conversation_items_of_a_real_session() {
     let prompt = &items[0];
     assert_eq!(prompt.role, Role::User);
     assert_eq!(prompt.text.as_deref(), Some("SCENARIO:multi please do the multi tool "), "truncated by the filter");
-    assert_eq!(prompt.timestamp_ms, time::parse_ms("2026-11-24T11:38:04.225Z"));
+    assert_eq!(prompt.timestamp_ms, time::parse_iso8601("2026-11-24T11:38:04.225Z"));
     let write = &items[4];
     assert_eq!(write.tool_name.as_deref(), Some("Write"));
     assert_eq!(write.tool_input.as_ref().unwrap()["content"], "<18 chars>");

@@ -1,0 +1,135 @@
+//! Command-line definitions.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::hook::HookKind;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "claude-code-sync",
+    version,
+    about = "Records every Claude Code session locally, redacts secrets, and syncs it to your Convex backend",
+    long_about = "Records every Claude Code session locally, redacts secrets, and syncs it to your Convex backend.\n\n\
+Claude Code runs the hook subcommands through the plugin's hooks; you run the others.\n\
+With no backend configured every session is still kept in the local store (see `sessions`).\n\n\
+Configuration: ~/.claude-code-sync.json (convex_url, api_key, auto_sync, sync_tool_calls,\n\
+sync_thinking, sync_tool_output, max_prompt_chars, max_text_chars, redact_patterns,\n\
+redact_allowlist) or the CLAUDE_SYNC_* environment variables; `status` shows what is in effect.\n\
+Data: $CLAUDE_SYNC_DATA_DIR, default ~/.local/share/claude-code-sync (store.db, claude-code-sync.log)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Show the configuration, test the connection, and show what is queued, parked and recorded
+    Status,
+
+    /// Deliver queued events now, in the foreground, and say what was sent
+    #[command(long_about = "Deliver queued events now, in the foreground, and say what was sent.\n\n\
+Sends the current session's events (CLAUDE_CODE_SESSION_ID, as set inside Claude Code, or \
+--session); from a terminal with neither, everything pending. Events the backend rejected \
+earlier are retried: the cause may have been fixed.")]
+    SyncNow {
+        /// Only this session's events
+        #[arg(long, value_name = "ID")]
+        session: Option<String>,
+        /// Everything pending, even inside a Claude Code session
+        #[arg(long, conflicts_with = "session")]
+        all: bool,
+    },
+
+    /// Set the Convex URL and API key, test them, and save them to ~/.claude-code-sync.json
+    #[command(long_about = "Set the Convex URL and API key, test them, and save them to \
+~/.claude-code-sync.json (mode 0600).\n\n\
+The key is never taken as a command-line argument (other users can read process arguments): \
+type it at the prompt, pipe it with --key-stdin, or set CLAUDE_SYNC_API_KEY.")]
+    Login {
+        /// Deployment URL, e.g. https://your-deployment.convex.cloud
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// Read the API key from standard input (one line)
+        #[arg(long)]
+        key_stdin: bool,
+        /// Save without a key (deployments that require none)
+        #[arg(long, conflicts_with = "key_stdin")]
+        no_key: bool,
+        /// Save even when the connection test fails
+        #[arg(long)]
+        force: bool,
+    },
+
+    /// Delete a session, or all sessions of a project, from the local store
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["session", "project"])))]
+    Forget {
+        /// The session id to delete
+        #[arg(long, value_name = "ID")]
+        session: Option<String>,
+        /// Delete every session of this project (its name or working directory)
+        #[arg(long, value_name = "NAME")]
+        project: Option<String>,
+    },
+
+    /// Redact secrets from text: reads FILE or stdin, writes the redacted text to stdout
+    Redact {
+        /// File to read (default: stdin)
+        file: Option<PathBuf>,
+        /// List what was found (kind, line, column, length) instead of the text; never prints a secret
+        #[arg(long)]
+        explain: bool,
+    },
+
+    /// Hook: SessionStart
+    SessionStart,
+    /// Hook: UserPromptSubmit
+    PromptSubmit,
+    /// Hook: PostToolUse
+    PostToolUse,
+    /// Hook: PostToolUseFailure
+    PostToolUseFailure,
+    /// Hook: Stop
+    Stop,
+    /// Hook: SubagentStop
+    SubagentStop,
+    /// Hook: PreCompact
+    PreCompact,
+    /// Hook: SessionEnd
+    SessionEnd,
+
+    /// Token usage and cost of transcripts, read in full without the store (diagnostics, benchmarks)
+    #[command(hide = true)]
+    Usage {
+        /// Transcript files or directories (default: the Claude config dirs)
+        paths: Vec<PathBuf>,
+        /// Print JSON: the `sessions --json` objects plus totals
+        #[arg(long)]
+        json: bool,
+        /// Reader threads
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+    },
+
+    /// The detached background uploader (started by hooks)
+    #[command(name = "__upload", hide = true)]
+    Upload,
+}
+
+impl Command {
+    pub fn hook_kind(&self) -> Option<HookKind> {
+        Some(match self {
+            Command::SessionStart => HookKind::SessionStart,
+            Command::PromptSubmit => HookKind::PromptSubmit,
+            Command::PostToolUse => HookKind::PostToolUse,
+            Command::PostToolUseFailure => HookKind::PostToolUseFailure,
+            Command::Stop => HookKind::Stop,
+            Command::SubagentStop => HookKind::SubagentStop,
+            Command::PreCompact => HookKind::PreCompact,
+            Command::SessionEnd => HookKind::SessionEnd,
+            _ => return None,
+        })
+    }
+}

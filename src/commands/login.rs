@@ -1,0 +1,105 @@
+//! `login`: ask for (or take) the URL and key, test them against the deployment, and save them
+//! to the seed's config file with mode 0600. The key never comes from the command line.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use serde_json::{Map, Value};
+
+use super::Context;
+use crate::config::{self, ApiKey};
+use crate::store::Store;
+use crate::transport::{RecordEvent, Transport};
+use crate::{paths, uploader};
+
+pub fn run(ctx: &Context, url: Option<String>, key_stdin: bool, no_key: bool, force: bool) -> Result<()> {
+    let url = match url {
+        Some(u) => u,
+        None if std::io::stdin().is_terminal() => prompt("Convex deployment URL (https://<name>.convex.cloud): ")?,
+        None => bail!("no URL given: pass --url https://<deployment>.convex.cloud"),
+    };
+    let url = config::parse_url(&Value::String(url))
+        .map_err(|why| anyhow!("the URL {why}"))?
+        .ok_or_else(|| anyhow!("the URL is empty"))?;
+
+    let key = if no_key {
+        None
+    } else if key_stdin {
+        Some(read_line(&mut std::io::stdin().lock())?)
+    } else if let Ok(k) = std::env::var("CLAUDE_SYNC_API_KEY") {
+        Some(k)
+    } else if std::io::stdin().is_terminal() {
+        Some(prompt_hidden("API key (input hidden; empty for none): ")?)
+    } else {
+        bail!("no API key given: use --key-stdin, set CLAUDE_SYNC_API_KEY, or pass --no-key");
+    };
+    let key = key.as_deref().and_then(ApiKey::new);
+
+    let check = RecordEvent::new(&url, key.clone()).check();
+    println!("Connection test: {}", ctx.redactor.redact(&check.summary));
+    let ok = check.reachable && check.key_accepted != Some(false);
+    if !ok && !force {
+        bail!("not saved: the connection test failed (use --force to save anyway)");
+    }
+
+    let path = config::config_file_path();
+    let mut settings = existing_settings(&path)?;
+    settings.insert("convex_url".into(), Value::String(url));
+    match &key {
+        Some(k) => settings.insert("api_key".into(), Value::String(k.expose().to_string())),
+        None => settings.remove("api_key"),
+    };
+    let text = serde_json::to_string_pretty(&Value::Object(settings))? + "\n";
+    paths::write_private_atomic(&path, text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+    println!("Saved to {} (mode 0600).", path.display());
+
+    // New credentials: events the old ones got rejected are retried now.
+    let (mut store, _) = Store::open(&ctx.data_dir)?;
+    let retried = uploader::retry_rejected(&mut store, None)?;
+    if store.has_pending()? {
+        uploader::spawn_detached()?;
+        println!("Delivery of queued events started in the background{}.", if retried > 0 { format!(" ({retried} earlier rejection(s) retried)") } else { String::new() });
+    }
+    Ok(())
+}
+
+/// The config file's current settings, so saving keeps the user's other keys. A file that is
+/// not a JSON object is not overwritten silently.
+fn existing_settings(path: &std::path::Path) -> Result<Map<String, Value>> {
+    match std::fs::read(path) {
+        Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(map)) => Ok(map),
+            _ => bail!("{} exists but is not a JSON object; fix or remove it first", path.display()),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Map::new()),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+fn prompt(question: &str) -> Result<String> {
+    eprint!("{question}");
+    std::io::stderr().flush()?;
+    read_line(&mut std::io::stdin().lock())
+}
+
+/// Reads a line from the terminal with echo off, restoring the terminal whatever happens.
+fn prompt_hidden(question: &str) -> Result<String> {
+    use nix::sys::termios::{LocalFlags, SetArg, tcgetattr, tcsetattr};
+    eprint!("{question}");
+    std::io::stderr().flush()?;
+    let stdin = std::io::stdin();
+    let saved = tcgetattr(&stdin)?;
+    let mut quiet = saved.clone();
+    quiet.local_flags.remove(LocalFlags::ECHO);
+    tcsetattr(&stdin, SetArg::TCSANOW, &quiet)?;
+    let line = read_line(&mut stdin.lock());
+    tcsetattr(&stdin, SetArg::TCSANOW, &saved)?;
+    eprintln!();
+    line
+}
+
+fn read_line(input: &mut impl BufRead) -> Result<String> {
+    let mut line = String::new();
+    input.read_line(&mut line).context("cannot read the input")?;
+    Ok(line.trim().to_string())
+}

@@ -1,0 +1,67 @@
+//! The user-facing commands. Each gets a `Context` with the loaded configuration, a redactor
+//! built from it, and the data dir; failures become one clear line on stderr and exit 1.
+
+mod forget;
+mod login;
+mod redact;
+mod status;
+mod sync_now;
+mod usage;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::cli::Command;
+use crate::config::Config;
+use crate::log::Log;
+use crate::redact::Redactor;
+use crate::{paths, uploader};
+
+pub struct Context {
+    pub config: Config,
+    pub redactor: Redactor,
+    /// Problems with the user's redaction patterns (shown by `status`).
+    pub pattern_problems: Vec<String>,
+    pub data_dir: PathBuf,
+}
+
+impl Context {
+    pub fn load() -> Context {
+        let config = Config::load();
+        let (redactor, pattern_problems) = Redactor::new(&config.redact_patterns, &config.redact_allowlist);
+        Context { config, redactor, pattern_problems, data_dir: paths::data_dir() }
+    }
+
+    pub fn log(&self) -> Log<'_> {
+        Log::new(&self.data_dir, &self.redactor)
+    }
+}
+
+pub fn run(command: Command) -> ExitCode {
+    let ctx = Context::load();
+    // The slash commands' `!` lines abort on a non-zero exit: these two report and exit 0.
+    let always_zero = matches!(command, Command::Status | Command::SyncNow { .. });
+    let result = match command {
+        Command::Status => status::run(&ctx),
+        Command::SyncNow { session, all } => sync_now::run(&ctx, session, all),
+        Command::Login { url, key_stdin, no_key, force } => login::run(&ctx, url, key_stdin, no_key, force),
+        Command::Forget { session, project } => forget::run(&ctx, session.as_deref(), project.as_deref()),
+        Command::Redact { file, explain } => redact::run(file.as_deref(), explain, &ctx.redactor),
+        Command::Usage { paths, json, jobs } => usage::run(&ctx, paths, json, jobs),
+        Command::Upload => uploader::run_detached(&ctx.data_dir, &ctx.config, &ctx.log()),
+        hook => unreachable!("hook subcommand {hook:?} is dispatched before commands"),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let message = ctx.redactor.redact(&format!("{e:#}")).into_owned();
+            ctx.log().error(&message);
+            if always_zero {
+                println!("claude-code-sync: {message}");
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("claude-code-sync: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! `status` (the seed's sync-status): configuration with sources, a real connection test,
+//! the outbox, and what is recorded locally. Always exits 0: it is a report, also run from
+//! the `/claude-code-sync:sync-status` slash command.
+
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use anyhow::Result;
+
+use super::Context;
+use crate::config::{self, Setting, Source};
+use crate::store::{SessionFilter, Store};
+use crate::{paths, time, transport, uploader};
+
+pub fn run(ctx: &Context) -> Result<()> {
+    print!("{}", report(ctx));
+    Ok(())
+}
+
+fn report(ctx: &Context) -> String {
+    let mut out = String::new();
+    let c = &ctx.config;
+    let _ = writeln!(out, "claude-code-sync {}\n", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(out, "Configuration");
+    let url = c.convex_url.as_ref().map(|s| (s.value.clone(), s.source.clone()));
+    line(&mut out, "convex_url", url.clone().unwrap_or(("(not set)".into(), Source::Default)));
+    let key = c.api_key.as_ref().map(|s| (s.value.masked(), s.source.clone()));
+    line(&mut out, "api_key", key.unwrap_or(("(not set)".into(), Source::Default)));
+    for (name, s) in [
+        ("auto_sync", &c.auto_sync),
+        ("sync_tool_calls", &c.sync_tool_calls),
+        ("sync_thinking", &c.sync_thinking),
+        ("sync_tool_output", &c.sync_tool_output),
+    ] {
+        line(&mut out, name, shown(s));
+    }
+    line(&mut out, "max_prompt_chars", shown(&c.max_prompt_chars));
+    line(&mut out, "max_text_chars", shown(&c.max_text_chars));
+    line(&mut out, "retention_days", shown(&c.retention_days));
+    if !c.redact_patterns.is_empty() || !c.redact_allowlist.is_empty() {
+        let _ = writeln!(
+            out,
+            "  {:<18} {} extra pattern(s), {} allowlist entr(ies)",
+            "redaction",
+            c.redact_patterns.len(),
+            c.redact_allowlist.len()
+        );
+    }
+    let _ = writeln!(out, "  config file        {}", config::config_file_path().display());
+    for problem in c.problems.iter().chain(&ctx.pattern_problems) {
+        let _ = writeln!(out, "  PROBLEM: {}", ctx.redactor.redact(problem));
+    }
+
+    let _ = writeln!(out, "\nConnection");
+    match transport::from_config(c) {
+        None => {
+            let _ = writeln!(
+                out,
+                "  No Convex URL configured: sessions are recorded locally only.\n  \
+                 To sync, run `claude-code-sync login` or put {{\"convex_url\": \"https://<deployment>.convex.cloud\"}}\n  \
+                 in {}.",
+                config::config_file_path().display()
+            );
+        }
+        Some(t) => {
+            let started = Instant::now();
+            let check = t.check();
+            let _ = writeln!(out, "  {} ({} ms)", check.summary, started.elapsed().as_millis());
+        }
+    }
+
+    let _ = writeln!(out, "\nOutbox and local store");
+    match Store::open(&ctx.data_dir) {
+        Ok((store, _)) => store_section(&mut out, ctx, &store),
+        Err(e) => {
+            let _ = writeln!(out, "  cannot open the store: {e:#}");
+        }
+    }
+    let _ = writeln!(out, "  log                {}", paths::log_path(&ctx.data_dir).display());
+    out
+}
+
+fn store_section(out: &mut String, ctx: &Context, store: &Store) {
+    let now = time::now_ms();
+    let (Ok(counts), Ok(parked), Ok(sessions)) =
+        (store.outbox_counts(None), store.parked_groups(), store.session_count())
+    else {
+        let _ = writeln!(out, "  the store could not be read");
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "  events             {} pending, {} parked, {} delivered",
+        counts.pending, counts.parked, counts.delivered
+    );
+    if let Some(at) = meta_time(store, uploader::META_LAST_SUCCESS) {
+        let _ = writeln!(out, "  last success       {} ({})", time::iso8601(at), ago(now - at));
+    }
+    if let (Ok(Some(err)), Some(at)) = (store.meta_get(uploader::META_LAST_ERROR), meta_time(store, uploader::META_LAST_ERROR_AT)) {
+        let _ = writeln!(out, "  last error         {} ({}): {}", time::iso8601(at), ago(now - at), ctx.redactor.redact(&err));
+    }
+    if let Ok(Some(reason)) = uploader::blocked_reason(store) {
+        let _ = writeln!(
+            out,
+            "  DELIVERY STOPPED   {}\n                     Fix the cause, then run `claude-code-sync sync-now` (changing the URL or key also retries).",
+            ctx.redactor.redact(&reason)
+        );
+    }
+    for group in parked {
+        let _ = writeln!(
+            out,
+            "  parked             {} event(s) since {}: {}",
+            group.count,
+            time::iso8601(group.oldest),
+            ctx.redactor.redact(&group.reason)
+        );
+    }
+    let _ = writeln!(out, "  store              {} ({})", store.path().display(), human_bytes(store.size_on_disk()));
+    if let Ok(t) = store.hook_times(now - 86_400_000) {
+        if t.count > 0 {
+            let ms = |micros: i64| micros as f64 / 1000.0;
+            let _ = writeln!(
+                out,
+                "  hook time (24 h)   p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms over {} hooks",
+                ms(t.p50_micros),
+                ms(t.p95_micros),
+                ms(t.max_micros),
+                t.count
+            );
+        }
+    }
+    let _ = writeln!(out, "  sessions           {sessions} recorded locally");
+    let recent = store.sessions(&SessionFilter { limit: Some(5), ..SessionFilter::default() }).unwrap_or_default();
+    for s in recent {
+        let _ = writeln!(
+            out,
+            "    {}  {:<24} {} prompt(s), {} tool call(s){}",
+            s.started_at.map(time::iso8601).unwrap_or_else(|| "?".into()).get(..16).unwrap_or("?"),
+            s.project_name.as_deref().unwrap_or("?"),
+            s.prompt_count,
+            s.tool_call_count,
+            if s.ended_at.is_some() { "" } else { "  (active)" }
+        );
+    }
+}
+
+fn line(out: &mut String, name: &str, (value, source): (String, Source)) {
+    let _ = writeln!(out, "  {name:<18} {value:<40} ({source})");
+}
+
+fn shown<T: ToString>(s: &Setting<T>) -> (String, Source) {
+    (s.value.to_string(), s.source.clone())
+}
+
+fn meta_time(store: &Store, key: &str) -> Option<i64> {
+    store.meta_get(key).ok()??.parse().ok()
+}
+
+fn ago(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match s {
+        0..=59 => format!("{s}s ago"),
+        60..=3599 => format!("{}m ago", s / 60),
+        3600..=86_399 => format!("{}h ago", s / 3600),
+        _ => format!("{}d ago", s / 86_400),
+    }
+}
+
+fn human_bytes(n: u64) -> String {
+    match n {
+        0..=1023 => format!("{n} B"),
+        1024..=1_048_575 => format!("{:.1} KiB", n as f64 / 1024.0),
+        _ => format!("{:.1} MiB", n as f64 / 1_048_576.0),
+    }
+}

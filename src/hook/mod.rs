@@ -1,0 +1,218 @@
+//! The hook path: what runs inside Claude Code on every lifecycle event.
+//!
+//! read stdin (capped) -> parse leniently -> build one `Event` (privacy rules, redaction) ->
+//! append to the local store -> wake the uploader -> exit 0 with empty stdout.
+//! No network here. Whatever goes wrong — bad input, a broken config, an unwritable data dir, a
+//! panic — is written to the log and the hook still exits 0 without a byte on stdout.
+
+mod input;
+
+use std::panic::{self, AssertUnwindSafe};
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use serde_json::{Map, Value, json};
+
+use crate::config::Config;
+use crate::event::{Event, EventType, Payload};
+use crate::log::Log;
+use crate::privacy::Privacy;
+use crate::redact::Redactor;
+use crate::store::Store;
+use crate::{paths, project, time, uploader};
+
+pub use input::HookInput;
+
+/// The lifecycle events the plugin registers, one subcommand each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookKind {
+    SessionStart,
+    PromptSubmit,
+    PostToolUse,
+    PostToolUseFailure,
+    Stop,
+    SubagentStop,
+    PreCompact,
+    SessionEnd,
+}
+
+impl HookKind {
+    fn event_type(self) -> EventType {
+        match self {
+            HookKind::SessionStart => EventType::SessionStart,
+            HookKind::PromptSubmit => EventType::UserPrompt,
+            HookKind::PostToolUse => EventType::ToolUse,
+            HookKind::PostToolUseFailure => EventType::ToolFailure,
+            HookKind::Stop => EventType::ResponseComplete,
+            HookKind::SubagentStop => EventType::SubagentStop,
+            HookKind::PreCompact => EventType::PreCompact,
+            HookKind::SessionEnd => EventType::SessionEnd,
+        }
+    }
+}
+
+/// Runs one hook. Never panics, never prints, always returns (the caller exits 0).
+pub fn run(kind: HookKind, started: Instant) {
+    panic::set_hook(Box::new(|_| {}));
+    let data_dir = paths::data_dir();
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| run_inner(kind, &data_dir, started)));
+    let failure = match outcome {
+        Ok(Ok(())) => return,
+        Ok(Err(e)) => format!("{kind:?} hook failed: {e:#}"),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            format!("{kind:?} hook panicked: {what}")
+        }
+    };
+    let (redactor, _) = Redactor::new(&[], &[]);
+    Log::new(&data_dir, &redactor).error(&failure);
+}
+
+/// A hook subcommand called with arguments it does not take: log it, do nothing else.
+pub fn log_bad_invocation(message: &str) {
+    let (redactor, _) = Redactor::new(&[], &[]);
+    let first_line = message.lines().next().unwrap_or(message);
+    Log::new(&paths::data_dir(), &redactor).error(&format!("hook called with bad arguments: {first_line}"));
+}
+
+fn run_inner(kind: HookKind, data_dir: &Path, started: Instant) -> Result<()> {
+    let raw = input::read_stdin().context("cannot read stdin")?;
+    let config = Config::load();
+    let (redactor, _pattern_problems) = Redactor::new(&config.redact_patterns, &config.redact_allowlist);
+    let log = Log::new(data_dir, &redactor);
+    let input = HookInput::parse(&raw);
+    if let Some(problem) = &input.problem {
+        log.warn(&format!("{kind:?} hook: {problem}; recording what could be read"));
+    }
+    let privacy = Privacy::new(&config, &redactor);
+    let now = time::now_ms();
+    let env_session = std::env::var("CLAUDE_CODE_SESSION_ID").ok();
+    let event = build_event(kind, &input, &privacy, env_session.as_deref(), now);
+
+    let (mut store, moved) = Store::open(data_dir)?;
+    if let Some(moved) = moved {
+        log.error(&format!(
+            "the store could not be used ({}); moved it to {} and started a new one",
+            moved.why,
+            moved.to.display()
+        ));
+    }
+    store.record(&event, input.str("transcript_path"), now)?;
+    uploader::wake(data_dir, &mut store, &config, &log);
+    // The hook's own cost, for `status`: everything above, process start to here.
+    let micros = started.elapsed().as_micros() as i64;
+    store.record_hook_time(kind.event_type().as_str(), micros, now)?;
+    Ok(())
+}
+
+/// Turns a hook input into the event that is stored and sent.
+pub fn build_event(kind: HookKind, input: &HookInput, privacy: &Privacy, env_session: Option<&str>, now: i64) -> Event {
+    let event_type = kind.event_type();
+    let session_id = input.str("session_id").or(env_session).unwrap_or("unknown").to_string();
+    let mut payload = session_metadata(input, privacy);
+    let mut detail = Map::new();
+    let mut put = |key: &str, value: Value| {
+        detail.insert(key.to_string(), value);
+    };
+    if let Some(p) = &input.problem {
+        put("inputProblem", privacy.text(p).into());
+    }
+    for (from, to) in [("hook_event_name", "hookEvent"), ("prompt_id", "promptId"), ("permission_mode", "permissionMode")] {
+        if let Some(v) = input.str(from) {
+            put(to, privacy.text(v).into());
+        }
+    }
+    if let Some(agent) = input.str("agent_id") {
+        put("agentId", privacy.text(agent).into());
+        if let Some(t) = input.str("agent_type") {
+            put("agentType", privacy.text(t).into());
+        }
+    }
+
+    let mut event_id = None;
+    match kind {
+        HookKind::SessionStart => {
+            payload.start_type = input.str("source").map(|s| privacy.text(s));
+            payload.model = input.str("model").map(|s| privacy.text(s));
+        }
+        HookKind::PromptSubmit => {
+            if let Some(prompt) = input.str("prompt") {
+                put("prompt", privacy.prompt(prompt));
+            }
+        }
+        HookKind::PostToolUse | HookKind::PostToolUseFailure => {
+            let tool = input.str("tool_name").unwrap_or("unknown");
+            put("toolName", privacy.text(tool).into());
+            if let Some(id) = input.str("tool_use_id") {
+                put("toolUseId", privacy.text(id).into());
+                // One tool call succeeds or fails once: its id is the natural idempotency key.
+                event_id = Some(format!("{session_id}:tool:{id}"));
+            }
+            if let Some(ms) = input.number("duration_ms") {
+                put("durationMs", json!(ms));
+            }
+            if let Some(tool_input) = input.value("tool_input").and_then(|v| privacy.tool_input(tool, v)) {
+                put("input", tool_input);
+            }
+            if kind == HookKind::PostToolUse {
+                let response = input.value("tool_response").cloned().unwrap_or(Value::Null);
+                put("output", privacy.tool_output(tool, &response));
+            } else {
+                let mut failure = Map::new();
+                failure.insert("outcome".into(), "error".into());
+                if let Some(e) = input.str("error") {
+                    failure.insert("error".into(), privacy.text(e).into());
+                }
+                failure.insert("isInterrupt".into(), input.bool("is_interrupt").unwrap_or(false).into());
+                put("output", Value::Object(failure));
+            }
+        }
+        HookKind::Stop | HookKind::SubagentStop => {
+            if let Some(text) = input.str("last_assistant_message") {
+                put("lastAssistantMessage", privacy.text(text).into());
+            }
+            if let Some(active) = input.bool("stop_hook_active") {
+                put("stopHookActive", active.into());
+            }
+        }
+        HookKind::PreCompact => {
+            if let Some(t) = input.str("trigger") {
+                put("trigger", privacy.text(t).into());
+            }
+            if let Some(t) = input.str("custom_instructions") {
+                put("customInstructions", privacy.text(t).into());
+            }
+        }
+        HookKind::SessionEnd => {
+            payload.end_reason = input.str("reason").map(|s| privacy.text(s));
+        }
+    }
+    // Every string above went through `privacy` (redacted, then truncated).
+    payload.detail = Some(Value::Object(detail));
+    Event {
+        event_id: event_id.unwrap_or_else(|| Event::fresh_id(&session_id, event_type)),
+        session_id,
+        event_type,
+        timestamp: now,
+        payload,
+    }
+}
+
+fn session_metadata(input: &HookInput, privacy: &Privacy) -> Payload {
+    let cwd = input.str("cwd").map(str::to_string).or_else(|| std::env::var("CLAUDE_PROJECT_DIR").ok());
+    let info = cwd.as_deref().map(|c| project::detect(Path::new(c))).unwrap_or_default();
+    Payload {
+        project_name: info.name.map(|n| privacy.text(&n)),
+        working_directory: cwd.map(|c| privacy.text(&c)),
+        git_branch: info.git_branch.map(|b| privacy.text(&b)),
+        ..Payload::default()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,212 @@
+//! The local store: one SQLite file in the data dir (WAL, busy timeout), safe with several
+//! Claude Code sessions writing at once. It is the embedded default — with no backend the
+//! product still keeps every session — and the outbox the uploader drains.
+
+mod hygiene;
+mod outbox;
+mod schema;
+mod sessions;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
+
+pub use outbox::OutboxEvent;
+pub use sessions::SessionFilter;
+
+use crate::paths;
+
+/// How long a writer waits for another process's transaction before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// What `open` had to do with a database it could not use; the caller logs it.
+#[derive(Debug)]
+pub struct MovedAside {
+    pub to: PathBuf,
+    pub why: String,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `data_dir`. A file that is not a SQLite
+    /// database, or was written by a newer version of this product, is moved aside — never
+    /// deleted — and a fresh store is started; the move is reported so it can be logged.
+    pub fn open(data_dir: &Path) -> Result<(Store, Option<MovedAside>)> {
+        paths::ensure_private_dir(data_dir)
+            .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+        let path = paths::store_path(data_dir);
+        match Store::open_at(&path) {
+            Ok(store) => Ok((store, None)),
+            Err(e) if is_unusable(&e) => {
+                let why = format!("{e:#}");
+                let to = aside_path(&path);
+                std::fs::rename(&path, &to)
+                    .with_context(|| format!("cannot move the unusable store {} aside", path.display()))?;
+                for suffix in ["-wal", "-shm"] {
+                    let side = PathBuf::from(format!("{}{suffix}", path.display()));
+                    let _ = std::fs::rename(&side, format!("{}{suffix}", to.display()));
+                }
+                let store = Store::open_at(&path)?;
+                Ok((store, Some(MovedAside { to, why })))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn open_at(path: &Path) -> Result<Store> {
+        let existed = path.exists();
+        let conn = Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        if !existed {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // WAL lets readers (status, the uploader) run beside writers (hooks); NORMAL sync keeps
+        // a commit cheap and is still safe against a crash of any process.
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            bail!("could not switch {} to WAL (got {mode})", path.display());
+        }
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let mut store = Store { conn, path: path.to_path_buf() };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let target = schema::MIGRATIONS.len() as i64;
+        let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version == target {
+            return Ok(());
+        }
+        if version > target {
+            bail!(FutureSchema(version));
+        }
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.execute_batch(sql).with_context(|| format!("store migration {} failed", i + 1))?;
+        }
+        tx.pragma_update(None, "user_version", target)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn meta_get(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn meta_set(&self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    pub fn meta_delete(&self, key: &str) -> Result<()> {
+        self.conn.execute("DELETE FROM meta WHERE key = ?1", [key])?;
+        Ok(())
+    }
+
+    /// `PRAGMA integrity_check`: "ok" when the file is sound.
+    #[cfg(test)]
+    pub fn integrity_check(&self) -> Result<String> {
+        Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+
+    /// Bytes on disk: the database and its WAL.
+    pub fn size_on_disk(&self) -> u64 {
+        ["", "-wal"]
+            .iter()
+            .filter_map(|s| std::fs::metadata(format!("{}{s}", self.path.display())).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+}
+
+/// The store was written by a newer version of the product.
+#[derive(Debug)]
+struct FutureSchema(i64);
+
+impl std::fmt::Display for FutureSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the store has schema version {}, newer than this build knows ({})", self.0, schema::MIGRATIONS.len())
+    }
+}
+
+impl std::error::Error for FutureSchema {}
+
+fn is_unusable(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause.downcast_ref::<FutureSchema>().is_some()
+            || matches!(
+                cause.downcast_ref::<rusqlite::Error>().and_then(rusqlite::Error::sqlite_error_code),
+                Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt)
+            )
+    })
+}
+
+fn aside_path(path: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.unusable-{}", path.display(), crate::time::now_ms()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creates_a_private_store_and_reopens_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, moved) = Store::open(tmp.path()).unwrap();
+        assert!(moved.is_none());
+        store.meta_set("k", "v").unwrap();
+        drop(store);
+        let (store, _) = Store::open(tmp.path()).unwrap();
+        assert_eq!(store.meta_get("k").unwrap().as_deref(), Some("v"));
+        assert_eq!(store.integrity_check().unwrap(), "ok");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(store.path()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    #[test]
+    fn garbage_file_is_moved_aside_not_deleted() {
+        let tmp = tempfile::tempdir().unwrap();
+        let garbage = b"this is not sqlite at all, just some bytes that are long enough".repeat(100);
+        std::fs::write(tmp.path().join("store.db"), &garbage).unwrap();
+        let (store, moved) = Store::open(tmp.path()).unwrap();
+        let moved = moved.expect("garbage must be moved aside");
+        assert_eq!(std::fs::read(&moved.to).unwrap(), garbage);
+        assert_eq!(store.integrity_check().unwrap(), "ok");
+    }
+
+    #[test]
+    fn future_schema_is_moved_aside() {
+        let tmp = tempfile::tempdir().unwrap();
+        {
+            let conn = Connection::open(tmp.path().join("store.db")).unwrap();
+            conn.execute_batch("CREATE TABLE future (x); PRAGMA user_version = 99;").unwrap();
+        }
+        let (_store, moved) = Store::open(tmp.path()).unwrap();
+        let moved = moved.expect("a future schema must be moved aside");
+        assert!(moved.why.contains("99"), "{}", moved.why);
+        let old = Connection::open(&moved.to).unwrap();
+        let v: i64 = old.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, 99);
+    }
+}

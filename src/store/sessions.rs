@@ -1,0 +1,138 @@
+//! The sessions table: one row per Claude Code session, kept current as events arrive, so
+//! the local view (`status`, `sessions`) needs no backend.
+
+use anyhow::Result;
+use rusqlite::{Transaction, params};
+
+use super::Store;
+use crate::event::{Event, EventType};
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SessionRow {
+    pub session_id: String,
+    pub project_name: Option<String>,
+    pub working_directory: Option<String>,
+    pub git_branch: Option<String>,
+    pub transcript_path: Option<String>,
+    pub model: Option<String>,
+    pub start_type: Option<String>,
+    pub end_reason: Option<String>,
+    pub started_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub prompt_count: i64,
+    pub message_count: i64,
+    pub tool_call_count: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cache_creation_tokens: i64,
+    pub cache_read_tokens: i64,
+    pub cost_usd: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SessionFilter {
+    pub project: Option<String>,
+    pub since: Option<i64>,
+    pub limit: Option<usize>,
+}
+
+/// Folds one newly recorded event into its session row (inside the recording transaction).
+pub(super) fn fold_event(tx: &Transaction, event: &Event, transcript_path: Option<&str>, now: i64) -> Result<()> {
+    let p = &event.payload;
+    let ty = event.event_type;
+    let starts = ty == EventType::SessionStart;
+    let ends = ty == EventType::SessionEnd;
+    tx.execute(
+        "INSERT INTO sessions (session_id, started_at, updated_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (session_id) DO NOTHING",
+        params![event.session_id, event.timestamp, now],
+    )?;
+    tx.execute(
+        "UPDATE sessions SET
+            project_name      = COALESCE(?2, project_name),
+            working_directory = COALESCE(?3, working_directory),
+            git_branch        = COALESCE(?4, git_branch),
+            transcript_path   = COALESCE(?5, transcript_path),
+            model             = COALESCE(?6, model),
+            start_type        = CASE WHEN ?7 THEN COALESCE(?8, start_type) ELSE start_type END,
+            started_at        = MIN(COALESCE(started_at, ?9), ?9),
+            ended_at          = CASE WHEN ?10 THEN ?9 WHEN ?7 THEN NULL ELSE ended_at END,
+            end_reason        = CASE WHEN ?10 THEN ?11 WHEN ?7 THEN NULL ELSE end_reason END,
+            prompt_count      = prompt_count + ?12,
+            tool_call_count   = tool_call_count + ?13,
+            updated_at        = ?14
+         WHERE session_id = ?1",
+        params![
+            event.session_id,
+            p.project_name,
+            p.working_directory,
+            p.git_branch,
+            transcript_path,
+            p.model,
+            starts,
+            p.start_type,
+            event.timestamp,
+            ends,
+            p.end_reason,
+            i64::from(ty == EventType::UserPrompt),
+            i64::from(ty.counts_as_tool_call()),
+            now,
+        ],
+    )?;
+    Ok(())
+}
+
+impl Store {
+    pub fn session(&self, session_id: &str) -> Result<Option<SessionRow>> {
+        Ok(self.query_sessions("WHERE session_id = ?1", params![session_id])?.into_iter().next())
+    }
+
+    /// Sessions newest first.
+    pub fn sessions(&self, filter: &SessionFilter) -> Result<Vec<SessionRow>> {
+        let limit = filter.limit.map(|l| l as i64).unwrap_or(-1);
+        self.query_sessions(
+            "WHERE (?1 IS NULL OR project_name = ?1 OR working_directory = ?1)
+               AND (?2 IS NULL OR started_at >= ?2)
+             ORDER BY COALESCE(started_at, updated_at) DESC LIMIT ?3",
+            params![filter.project, filter.since, limit],
+        )
+    }
+
+    pub fn session_count(&self) -> Result<u64> {
+        Ok(self.conn.query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    fn query_sessions(&self, clause: &str, args: impl rusqlite::Params) -> Result<Vec<SessionRow>> {
+        let sql = format!(
+            "SELECT session_id, project_name, working_directory, git_branch, transcript_path, model,
+                    start_type, end_reason, started_at, ended_at, prompt_count, message_count,
+                    tool_call_count, input_tokens, output_tokens, cache_creation_tokens,
+                    cache_read_tokens, cost_usd
+             FROM sessions {clause}"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(args, |r| {
+            Ok(SessionRow {
+                session_id: r.get(0)?,
+                project_name: r.get(1)?,
+                working_directory: r.get(2)?,
+                git_branch: r.get(3)?,
+                transcript_path: r.get(4)?,
+                model: r.get(5)?,
+                start_type: r.get(6)?,
+                end_reason: r.get(7)?,
+                started_at: r.get(8)?,
+                ended_at: r.get(9)?,
+                prompt_count: r.get(10)?,
+                message_count: r.get(11)?,
+                tool_call_count: r.get(12)?,
+                input_tokens: r.get(13)?,
+                output_tokens: r.get(14)?,
+                cache_creation_tokens: r.get(15)?,
+                cache_read_tokens: r.get(16)?,
+                cost_usd: r.get(17)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

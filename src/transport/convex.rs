@@ -1,0 +1,265 @@
+//! `sync:recordEvent` / `sync:recordEvents` over Convex's HTTP function API.
+//!
+//! POST <url>/api/mutation {"path", "args", "format": "json"}. Replies come in two envelopes:
+//! 200 (or 560) with `{"status": "success" | "error", ...}` for function results and function
+//! errors, and other statuses with `{"code", "message"}` for platform errors. The API key is a
+//! function argument (a bearer header would be read as a user JWT and refused).
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::blocking::Client;
+use serde_json::{Value, json};
+
+use super::{CheckReport, EventOutcome, SendError, Transport};
+use crate::config::ApiKey;
+use crate::store::OutboxEvent;
+
+/// Events per `recordEvents` call, and a byte budget per request (Convex takes bodies up to
+/// 16 MiB and limits what one mutation may write; stay far below both).
+const MAX_BATCH: usize = 100;
+const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
+
+pub struct RecordEvent {
+    http: Client,
+    url: String,
+    api_key: Option<ApiKey>,
+    /// Whether the deployment has `sync:recordEvents`; unknown until it first answers.
+    batch_supported: Option<bool>,
+}
+
+/// One function call's result.
+enum Reply {
+    Value(Value),
+    FunctionError { message: String, data: Option<Value> },
+}
+
+impl RecordEvent {
+    pub fn new(url: &str, api_key: Option<ApiKey>) -> RecordEvent {
+        let timeout = super::request_timeout();
+        let http = Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .user_agent(concat!("claude-code-sync/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("the HTTP client builds with static settings");
+        RecordEvent { http, url: url.trim_end_matches('/').to_string(), api_key, batch_supported: None }
+    }
+
+    fn args_for(&self, e: &OutboxEvent) -> Value {
+        let payload: Value = serde_json::from_str(&e.payload).unwrap_or_else(|_| json!({}));
+        json!({
+            "sessionId": e.session_id,
+            "eventId": e.event_id,
+            "eventType": e.event_type,
+            "timestamp": e.timestamp,
+            "source": "claude-code",
+            "payload": payload,
+        })
+    }
+
+    fn with_key(&self, mut args: Value) -> Value {
+        if let (Some(key), Value::Object(map)) = (&self.api_key, &mut args) {
+            map.insert("apiKey".into(), key.expose().into());
+        }
+        args
+    }
+
+    /// Calls a public function. Errors are scrubbed of the key before they go anywhere.
+    fn call(&self, kind: &str, path: &str, args: Value) -> Result<Reply, SendError> {
+        let body = json!({ "path": path, "args": args, "format": "json" });
+        let response = self
+            .http
+            .post(format!("{}/api/{kind}", self.url))
+            .header("Convex-Client", concat!("claude-code-sync-", env!("CARGO_PKG_VERSION")))
+            .json(&body)
+            .send()
+            .map_err(|e| SendError::Transient { message: self.scrub(&describe_reqwest(&e)), retry_after: None })?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let text = response
+            .text()
+            .map_err(|e| SendError::Transient { message: self.scrub(&describe_reqwest(&e)), retry_after: None })?;
+        let body: Option<Value> = serde_json::from_str(&text).ok();
+
+        if status == StatusCode::OK || status.as_u16() == 560 {
+            if let Some(body) = body.as_ref().filter(|b| b.get("status").is_some()) {
+                return match body["status"].as_str() {
+                    Some("success") => Ok(Reply::Value(body.get("value").cloned().unwrap_or(Value::Null))),
+                    _ => Ok(Reply::FunctionError {
+                        message: self.scrub(body["errorMessage"].as_str().unwrap_or("function failed")),
+                        data: body.get("errorData").cloned(),
+                    }),
+                };
+            }
+        }
+        let code = body.as_ref().and_then(|b| b["code"].as_str()).unwrap_or("");
+        let message = body.as_ref().and_then(|b| b["message"].as_str()).unwrap_or("");
+        let what = self.scrub(&format!("HTTP {status} {code} {message}").trim().replace("  ", " "));
+        Err(match status.as_u16() {
+            401 | 403 => SendError::Unauthorized(format!("{what} — the deployment refused the request")),
+            404 => SendError::Misconfigured(format!("{what} — no Convex deployment answers at {}", self.url)),
+            408 | 425 | 429 | 500..=599 => SendError::Transient { message: what, retry_after },
+            _ if status.is_success() => SendError::Transient {
+                message: format!("{what}: unexpected reply (not a Convex deployment?)"),
+                retry_after: None,
+            },
+            _ => SendError::Misconfigured(what),
+        })
+    }
+
+    /// Error texts may echo the arguments, and so the key: never let it through.
+    fn scrub(&self, text: &str) -> String {
+        match &self.api_key {
+            Some(key) => text.replace(key.expose(), "[REDACTED:api-key]"),
+            None => text.to_string(),
+        }
+    }
+
+    fn send_one(&self, event: &OutboxEvent) -> Result<EventOutcome, SendError> {
+        match self.call("mutation", "sync:recordEvent", self.with_key(self.args_for(event)))? {
+            Reply::Value(v) => Ok(outcome_of(&v)),
+            Reply::FunctionError { message, data } => function_error(message, data),
+        }
+    }
+
+    fn send_batch(&mut self, events: &[OutboxEvent]) -> Result<Option<Vec<EventOutcome>>, SendError> {
+        let list: Vec<Value> = events.iter().map(|e| self.args_for(e)).collect();
+        let args = self.with_key(json!({ "events": list }));
+        match self.call("mutation", "sync:recordEvents", args)? {
+            Reply::Value(v) => {
+                self.batch_supported = Some(true);
+                let results = v["results"].as_array().cloned().unwrap_or_default();
+                if results.len() != events.len() {
+                    return Err(SendError::Transient {
+                        message: format!("recordEvents answered {} results for {} events", results.len(), events.len()),
+                        retry_after: None,
+                    });
+                }
+                Ok(Some(results.iter().map(outcome_of).collect()))
+            }
+            Reply::FunctionError { message, .. } if is_missing_function(&message) => {
+                self.batch_supported = Some(false);
+                Ok(None)
+            }
+            Reply::FunctionError { message, data } => match function_error(message, data) {
+                // One bad event fails the whole mutation: fall back to one by one to find it.
+                Ok(EventOutcome::Rejected(_)) => Ok(None),
+                Ok(other) => Ok(Some(vec![other; events.len()])),
+                Err(e) => Err(e),
+            },
+        }
+    }
+}
+
+impl Transport for RecordEvent {
+    fn send(&mut self, events: &[OutboxEvent]) -> Result<Vec<EventOutcome>, SendError> {
+        if events.len() > 1 && self.batch_supported != Some(false) {
+            if let Some(outcomes) = self.send_batch(events)? {
+                return Ok(outcomes);
+            }
+        }
+        let mut outcomes = Vec::with_capacity(events.len());
+        for event in events {
+            match self.send_one(event) {
+                Ok(outcome) => outcomes.push(outcome),
+                // Keep what was acknowledged; the rest stays pending for the next try.
+                Err(_) if !outcomes.is_empty() => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(outcomes)
+    }
+
+    fn check(&self) -> CheckReport {
+        let args = match &self.api_key {
+            Some(key) => json!({ "apiKey": key.expose() }),
+            None => json!({}),
+        };
+        match self.call("query", "sync:healthCheck", args) {
+            Ok(Reply::Value(v)) => {
+                let required = v["keyRequired"].as_bool().unwrap_or(false);
+                let accepted = v["keyAccepted"].as_bool().unwrap_or(false);
+                let summary = match (required, accepted, self.api_key.is_some()) {
+                    (_, true, true) => "connected; the API key is accepted".to_string(),
+                    (false, _, false) => "connected; the deployment requires no API key".to_string(),
+                    (false, _, true) => "connected; the deployment requires no key (yours is sent anyway)".to_string(),
+                    (true, _, false) => "connected, but the deployment requires an API key and none is configured".to_string(),
+                    (true, false, true) => "connected, but the deployment REJECTS the configured API key".to_string(),
+                };
+                CheckReport { reachable: true, key_accepted: Some(accepted || !required), summary }
+            }
+            Ok(Reply::FunctionError { message, .. }) if is_missing_function(&message) => CheckReport {
+                reachable: true,
+                key_accepted: None,
+                summary: "reachable, but the deployment lacks sync:healthCheck — deploy this project's convex/ functions"
+                    .to_string(),
+            },
+            Ok(Reply::FunctionError { message, .. }) => {
+                CheckReport { reachable: true, key_accepted: None, summary: format!("reachable, health check failed: {message}") }
+            }
+            Err(e) => CheckReport { reachable: false, key_accepted: None, summary: format!("connection failed: {}", e.message()) },
+        }
+    }
+
+    fn max_batch(&self) -> usize {
+        MAX_BATCH
+    }
+
+    fn max_batch_bytes(&self) -> usize {
+        MAX_BATCH_BYTES
+    }
+}
+
+fn outcome_of(value: &Value) -> EventOutcome {
+    match value["status"].as_str() {
+        Some("duplicate") => EventOutcome::Duplicate,
+        _ => EventOutcome::Recorded,
+    }
+}
+
+/// A function error: a rejected key, a missing function, or a rejected event.
+fn function_error(message: String, data: Option<Value>) -> Result<EventOutcome, SendError> {
+    let code = data.as_ref().and_then(|d| d["code"].as_str().or(d.as_str())).unwrap_or("");
+    if code == "UNAUTHORIZED" {
+        return Err(SendError::Unauthorized("the backend rejected the API key (UNAUTHORIZED)".into()));
+    }
+    if is_missing_function(&message) {
+        return Err(SendError::Misconfigured(
+            "the deployment has no sync:recordEvent — deploy this project's convex/ functions".into(),
+        ));
+    }
+    Ok(EventOutcome::Rejected(first_line(&message)))
+}
+
+fn is_missing_function(message: &str) -> bool {
+    message.contains("Could not find public function") || message.contains("Could not find function")
+}
+
+fn first_line(message: &str) -> String {
+    let line = message.lines().next().unwrap_or(message);
+    line.chars().take(500).collect()
+}
+
+fn describe_reqwest(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    // Without the URL's query (there is none) the chain is safe to show; the key is in the body.
+    let mut chain = vec![e.to_string()];
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        chain.push(s.to_string());
+        source = s.source();
+    }
+    format!("{kind}: {}", chain.join(": "))
+}
