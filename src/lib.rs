@@ -7,6 +7,7 @@ pub mod commands;
 pub mod config;
 pub mod event;
 pub mod hook;
+pub mod ingest;
 pub mod log;
 pub mod paths;
 pub mod privacy;

@@ -20,7 +20,8 @@ use crate::log::Log;
 use crate::privacy::Privacy;
 use crate::redact::Redactor;
 use crate::store::Store;
-use crate::{paths, project, time, uploader};
+use crate::transcript::{self, PriceTable};
+use crate::{ingest, paths, project, time, uploader};
 
 pub use input::HookInput;
 
@@ -92,7 +93,7 @@ fn run_inner(kind: HookKind, data_dir: &Path, started: Instant) -> Result<()> {
     let privacy = Privacy::new(&config, &redactor);
     let now = time::now_ms();
     let env_session = std::env::var("CLAUDE_CODE_SESSION_ID").ok();
-    let event = build_event(kind, &input, &privacy, env_session.as_deref(), now);
+    let mut event = build_event(kind, &input, &privacy, env_session.as_deref(), now);
 
     let (mut store, moved) = Store::open(data_dir)?;
     if let Some(moved) = moved {
@@ -101,6 +102,9 @@ fn run_inner(kind: HookKind, data_dir: &Path, started: Instant) -> Result<()> {
             moved.why,
             moved.to.display()
         ));
+    }
+    if matches!(kind, HookKind::Stop | HookKind::SessionEnd) {
+        read_transcript(kind, &input, &mut event, &mut store, &privacy, data_dir, &log, now);
     }
     store.record(&event, input.str("transcript_path"), now)?;
     uploader::wake(data_dir, &mut store, &config, &log);
@@ -111,6 +115,47 @@ fn run_inner(kind: HookKind, data_dir: &Path, started: Instant) -> Result<()> {
 }
 
 /// Turns a hook input into the event that is stored and sent.
+/// Transcript bytes one hook reads at most: well inside SessionEnd's 1.5 s at the engine's
+/// speed. The rest waits for the next `stop`, or for `sync-now --all`.
+const TRANSCRIPT_BUDGET: u64 = 32 << 20;
+
+/// `stop` and `session-end`: catch up on the transcript from the saved cursor (new messages,
+/// tool results, exact tokens and cost); `session-end` also puts the session's figures into
+/// its own event. A failure here is logged and the hook event is recorded regardless.
+#[allow(clippy::too_many_arguments)]
+fn read_transcript(
+    kind: HookKind,
+    input: &HookInput,
+    event: &mut Event,
+    store: &mut Store,
+    privacy: &Privacy,
+    data_dir: &Path,
+    log: &Log,
+    now: i64,
+) {
+    let Some(path) = input.str("transcript_path").filter(|p| !p.is_empty()) else { return };
+    let mut files = transcript::session_files(Path::new(path));
+    files.session_id = event.session_id.clone();
+    let (prices, problem) = PriceTable::for_data_dir(data_dir);
+    if let Some(problem) = problem {
+        log.warn(&format!("price file ignored: {problem}"));
+    }
+    match ingest::catch_up(store, privacy, &prices, &files, Some(TRANSCRIPT_BUDGET), now) {
+        Ok(done) => {
+            if !done.complete {
+                log.warn(&format!(
+                    "{kind:?} hook: transcript of {} read in part ({} bytes); the rest is read next time",
+                    event.session_id, done.bytes
+                ));
+            }
+            if kind == HookKind::SessionEnd {
+                ingest::add_summary(&mut event.payload, &done.summary);
+            }
+        }
+        Err(e) => log.warn(&format!("{kind:?} hook: transcript not read: {e:#}")),
+    }
+}
+
 pub fn build_event(kind: HookKind, input: &HookInput, privacy: &Privacy, env_session: Option<&str>, now: i64) -> Event {
     let event_type = kind.event_type();
     let session_id = input.str("session_id").or(env_session).unwrap_or("unknown").to_string();

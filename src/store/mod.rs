@@ -6,6 +6,7 @@ mod hygiene;
 mod outbox;
 mod schema;
 mod sessions;
+mod transcripts;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,7 +15,8 @@ use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 
 pub use outbox::OutboxEvent;
-pub use sessions::SessionFilter;
+pub use sessions::{SessionFilter, SessionRow};
+pub use transcripts::TranscriptFigures;
 
 use crate::paths;
 

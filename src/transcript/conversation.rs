@@ -16,8 +16,9 @@ use crate::time;
 pub trait Privacy {
     /// Free text (prompt, assistant text, thinking, error text): redacted and truncated.
     fn text(&self, text: &str) -> String;
-    /// A tool call's input as it may be recorded (e.g. file contents → path + length), redacted.
-    fn tool_input(&self, tool_name: &str, input: Value) -> Value;
+    /// A tool call's input as it may be recorded (e.g. file contents → path + length), redacted;
+    /// `None` when tool details are not recorded at all.
+    fn tool_input(&self, tool_name: &str, input: Value) -> Option<Value>;
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -188,7 +189,7 @@ fn assistant_items(
                 out.push(ConversationItem {
                     id: block.id.as_str().map_or(id, str::to_owned),
                     kind: ItemKind::ToolUse,
-                    tool_input: input.map(|v| privacy.tool_input(&name, v)),
+                    tool_input: input.and_then(|v| privacy.tool_input(&name, v)),
                     tool_name: Some(name),
                     tool_use_id: block.id.as_str().map(str::to_owned),
                     ..base.clone()

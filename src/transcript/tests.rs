@@ -235,11 +235,11 @@ impl Privacy for TestPrivacy {
     fn text(&self, text: &str) -> String {
         text.replace("secret", "[REDACTED]").chars().take(40).collect()
     }
-    fn tool_input(&self, _tool: &str, mut input: Value) -> Value {
+    fn tool_input(&self, _tool: &str, mut input: Value) -> Option<Value> {
         if let Some(content) = input.get("content").and_then(Value::as_str) {
             input["content"] = Value::from(format!("<{} chars>", content.chars().count()));
         }
-        input
+        Some(input)
     }
 }
 

@@ -1,0 +1,307 @@
+//! From transcripts to the store. New conversation items become `message` events (redacted and
+//! reduced by the privacy rules), the session row gets the transcript's exact figures, and the
+//! reading state is saved so the next read starts where this one stopped. Used by the `stop`
+//! and `session-end` hooks (within a byte budget) and by `sync-now --all` (backfill).
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use serde_json::Value;
+
+use crate::event::{self, Event, EventType, Payload};
+use crate::privacy::Privacy;
+use crate::store::{Store, TranscriptFigures};
+use crate::transcript::{
+    self, CatchUpOptions, ConversationItem, ConversationOptions, CostState, PriceTable, SessionFiles, SessionState,
+    SessionSummary,
+};
+use crate::project;
+
+impl transcript::Privacy for Privacy<'_> {
+    fn text(&self, text: &str) -> String {
+        Privacy::text(self, text)
+    }
+
+    fn tool_input(&self, tool_name: &str, input: Value) -> Option<Value> {
+        Privacy::tool_input(self, tool_name, &input)
+    }
+}
+
+/// What one catch-up did.
+pub struct CaughtUp {
+    pub summary: SessionSummary,
+    /// New `message` events queued.
+    pub queued: usize,
+    /// Bytes of transcript read.
+    pub bytes: u64,
+    /// False when the byte budget left part of the transcript for a later read.
+    pub complete: bool,
+}
+
+/// Reads what is new in `files` since the saved state (at most `max_bytes`), queues the new
+/// conversation items, and saves the state and the session's figures.
+pub fn catch_up(
+    store: &mut Store,
+    privacy: &Privacy,
+    prices: &PriceTable,
+    files: &SessionFiles,
+    max_bytes: Option<u64>,
+    now: i64,
+) -> Result<CaughtUp> {
+    let session_id = files.session_id.as_str();
+    let mut state = load_state(store, session_id)?;
+    let mut items = Vec::new();
+    let opts = CatchUpOptions {
+        privacy: Some(privacy),
+        conversation: ConversationOptions { include_thinking: privacy.sync_thinking },
+        max_bytes,
+    };
+    let report = transcript::catch_up(&mut state, files, &opts, |item| items.push(item));
+    let parent = match state.tally.fork_parent() {
+        Some(parent) => Some(load_state(store, parent)?.tally.cost_states().to_vec()),
+        None => None,
+    };
+    let summary = state.tally.summary(prices, parent.as_deref().filter(|p: &&[CostState]| !p.is_empty()));
+    let metadata = metadata(&summary, privacy);
+    let transcript_path = files.main.as_deref().map(|p| p.to_string_lossy().into_owned());
+    let events: Vec<Event> = items.into_iter().map(|item| message_event(item, session_id, &metadata, now)).collect();
+    let queued = store.record_batch(&events, transcript_path.as_deref(), now)?;
+    store.save_transcript_state(session_id, &serde_json::to_string(&state)?, now)?;
+    let figures = TranscriptFigures {
+        project_name: metadata.project_name.clone(),
+        working_directory: metadata.working_directory.clone(),
+        git_branch: metadata.git_branch.clone(),
+        transcript_path,
+        models: models_by_use(&summary),
+        started_at: summary.started_ms,
+        ended_at: summary.ended_ms,
+        prompts: summary.prompts,
+        messages: summary.message_count,
+        tool_calls: summary.tool_call_count,
+        tokens: summary.token_usage,
+        cost: summary.cost,
+    };
+    store.apply_transcript_figures(session_id, &figures, now)?;
+    Ok(CaughtUp { summary, queued, bytes: report.bytes, complete: report.complete })
+}
+
+fn load_state(store: &Store, session_id: &str) -> Result<SessionState> {
+    // A state this build cannot read is dropped: re-reading from the start is safe (dedup).
+    Ok(store.transcript_state(session_id)?.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default())
+}
+
+/// Models, most used (by responses) first.
+fn models_by_use(summary: &SessionSummary) -> Vec<String> {
+    let mut models: Vec<(&String, u64)> =
+        summary.by_model.iter().filter(|(m, _)| !m.is_empty()).map(|(m, t)| (m, t.messages)).collect();
+    models.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    models.into_iter().map(|(m, _)| m.clone()).collect()
+}
+
+/// Session metadata for events built from the transcript, redacted like the hook path's.
+fn metadata(summary: &SessionSummary, privacy: &Privacy) -> Payload {
+    let info = summary.working_directory.as_deref().map(|cwd| project::detect(Path::new(cwd))).unwrap_or_default();
+    Payload {
+        project_name: info.name.or_else(|| summary.project_name.clone()).map(|n| privacy.text(&n)),
+        working_directory: summary.working_directory.as_deref().map(|c| privacy.text(c)),
+        git_branch: info.git_branch.or_else(|| summary.git_branch.clone()).map(|b| privacy.text(&b)),
+        ..Payload::default()
+    }
+}
+
+/// A conversation item as a `message` event. Its id comes from the transcript (uuid, tool_use
+/// id), so re-reading never queues it twice, and a fork's copies of its parent's lines collapse
+/// into the parent's events.
+fn message_event(item: ConversationItem, session_id: &str, metadata: &Payload, now: i64) -> Event {
+    let event_id = format!("msg:{}", item.id);
+    let timestamp = item.timestamp_ms.unwrap_or(now);
+    let model = item.model.clone();
+    let mut detail = serde_json::to_value(&item).unwrap_or(Value::Null);
+    if let Value::Object(fields) = &mut detail {
+        for key in ["id", "sessionId", "timestampMs", "model"] {
+            fields.remove(key);
+        }
+    }
+    Event {
+        event_id,
+        session_id: session_id.to_string(),
+        event_type: EventType::Message,
+        timestamp,
+        payload: Payload { model, detail: Some(detail), ..metadata.clone() },
+    }
+}
+
+/// Puts the session's exact figures into a `session_end` (or backfill) payload; the backend
+/// lets them overwrite its running counters.
+pub fn add_summary(payload: &mut Payload, summary: &SessionSummary) {
+    let t = &summary.token_usage;
+    payload.message_count = Some(summary.message_count);
+    payload.tool_call_count = Some(summary.tool_call_count);
+    payload.prompt_count = Some(summary.prompts);
+    payload.token_usage = Some(event::TokenUsage {
+        input: t.input,
+        output: t.output,
+        cache_creation: Some(t.cache_creation),
+        cache_read: Some(t.cache_read),
+    });
+    payload.cost = summary.cost;
+    payload.duration_ms = summary.duration_ms.map(|d| d as i64);
+    let models = models_by_use(summary);
+    if payload.model.is_none() {
+        payload.model = models.first().cloned();
+    }
+    let mut detail = match payload.detail.take() {
+        Some(Value::Object(fields)) => fields,
+        _ => serde_json::Map::new(),
+    };
+    detail.insert("models".into(), models.into());
+    detail.insert("subagentTokenUsage".into(), serde_json::to_value(summary.subagent_token_usage).unwrap_or_default());
+    detail.insert("costSource".into(), serde_json::to_value(summary.cost_source).unwrap_or_default());
+    if !summary.unpriced_models.is_empty() {
+        detail.insert("unpricedModels".into(), summary.unpriced_models.clone().into());
+    }
+    payload.detail = Some(Value::Object(detail));
+}
+
+/// What a backfill did.
+#[derive(Debug, Default)]
+pub struct Backfill {
+    pub sessions: usize,
+    /// Sessions with something new.
+    pub updated: usize,
+    pub queued: usize,
+    pub bytes: u64,
+    /// Transcripts that could not be read, with the reason.
+    pub failures: Vec<String>,
+}
+
+/// Imports every session under `roots` (idempotent: a second run queues nothing), newest
+/// data kept with its original timestamps. `project` keeps only sessions whose project folder
+/// is that name (Claude Code's folder is the working directory with `/` as `-`). Progress goes
+/// to stderr: a bar on a terminal, plain lines when piped.
+pub fn backfill(
+    store: &mut Store,
+    privacy: &Privacy,
+    prices: &PriceTable,
+    roots: &[PathBuf],
+    project: Option<&str>,
+    now: i64,
+) -> Backfill {
+    let mut sessions = transcript::discover_sessions(roots);
+    if let Some(project) = project {
+        sessions.retain(|s| in_project(s, project));
+    }
+    let total: u64 = sessions.iter().map(SessionFiles::size).sum();
+    let mut progress = Progress::new(sessions.len(), total);
+    let mut report = Backfill { sessions: sessions.len(), ..Backfill::default() };
+    for files in &sessions {
+        match catch_up(store, privacy, prices, files, None, now) {
+            Ok(done) => {
+                report.bytes += done.bytes;
+                report.queued += done.queued;
+                if done.bytes > 0 {
+                    report.updated += 1;
+                    if let Err(e) = queue_summary(store, files, &done, now) {
+                        report.failures.push(format!("{}: {e:#}", files.session_id));
+                    }
+                }
+                progress.advance(done.bytes);
+            }
+            Err(e) => report.failures.push(format!("{}: {e:#}", files.session_id)),
+        }
+    }
+    progress.finish();
+    report
+}
+
+/// A backfilled session's figures as one `manual_sync` event, keyed by how much of the
+/// transcript they cover (the same content never queues it twice).
+fn queue_summary(store: &mut Store, files: &SessionFiles, done: &CaughtUp, now: i64) -> Result<()> {
+    let state = load_state(store, &files.session_id)?;
+    let covered: u64 = state.cursors.values().map(|c| c.offset).sum();
+    let row = store.session(&files.session_id)?.unwrap_or_default();
+    let mut payload = Payload {
+        project_name: row.project_name,
+        working_directory: row.working_directory,
+        git_branch: row.git_branch,
+        ..Payload::default()
+    };
+    add_summary(&mut payload, &done.summary);
+    let event = Event {
+        event_id: format!("{}:transcript:{covered}", files.session_id),
+        session_id: files.session_id.clone(),
+        event_type: EventType::ManualSync,
+        timestamp: done.summary.ended_ms.unwrap_or(now),
+        payload,
+    };
+    store.record(&event, files.main.as_deref().and_then(Path::to_str), now)?;
+    Ok(())
+}
+
+fn in_project(files: &SessionFiles, project: &str) -> bool {
+    let folder = files
+        .main
+        .iter()
+        .chain(files.subagents.iter())
+        .find_map(|p| p.ancestors().find(|a| a.parent().is_some_and(|pp| pp.ends_with("projects"))))
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    folder == project || folder.ends_with(&format!("-{project}"))
+}
+
+/// Backfill progress on stderr.
+struct Progress {
+    sessions: usize,
+    done: usize,
+    total_bytes: u64,
+    bytes: u64,
+    terminal: bool,
+    last_decile: u64,
+}
+
+impl Progress {
+    fn new(sessions: usize, total_bytes: u64) -> Progress {
+        Progress { sessions, done: 0, total_bytes, bytes: 0, terminal: std::io::stderr().is_terminal(), last_decile: 0 }
+    }
+
+    fn advance(&mut self, bytes: u64) {
+        self.done += 1;
+        self.bytes += bytes;
+        let fraction = if self.sessions == 0 { 1.0 } else { self.done as f64 / self.sessions as f64 };
+        let mut err = std::io::stderr().lock();
+        if self.terminal {
+            let filled = (fraction * 30.0) as usize;
+            let _ = write!(
+                err,
+                "\r[{}{}] {:>3.0}% {}/{} sessions, {:.1} MB read",
+                "#".repeat(filled),
+                " ".repeat(30 - filled),
+                fraction * 100.0,
+                self.done,
+                self.sessions,
+                self.bytes as f64 / 1e6
+            );
+        } else {
+            let decile = (fraction * 10.0) as u64;
+            if decile > self.last_decile || self.done == self.sessions {
+                self.last_decile = decile;
+                let _ = writeln!(
+                    err,
+                    "imported {}/{} sessions ({:.1} of {:.1} MB new)",
+                    self.done,
+                    self.sessions,
+                    self.bytes as f64 / 1e6,
+                    self.total_bytes as f64 / 1e6
+                );
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.terminal && self.sessions > 0 {
+            let _ = writeln!(std::io::stderr());
+        }
+    }
+}
