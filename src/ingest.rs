@@ -40,13 +40,15 @@ pub struct CaughtUp {
 }
 
 /// Reads what is new in `files` since the saved state (at most `max_bytes`), queues the new
-/// conversation items, and saves the state and the session's figures.
+/// conversation items, and saves the state and the session's figures. `finished`: the session
+/// is over (backfill), so its last line's time is its end.
 pub fn catch_up(
     store: &mut Store,
     privacy: &Privacy,
     prices: &PriceTable,
     files: &SessionFiles,
     max_bytes: Option<u64>,
+    finished: bool,
     now: i64,
 ) -> Result<CaughtUp> {
     let session_id = files.session_id.as_str();
@@ -75,7 +77,7 @@ pub fn catch_up(
         transcript_path,
         models: models_by_use(&summary),
         started_at: summary.started_ms,
-        ended_at: summary.ended_ms,
+        ended_at: summary.ended_ms.filter(|_| finished),
         prompts: summary.prompts,
         messages: summary.message_count,
         tool_calls: summary.tool_call_count,
@@ -196,7 +198,7 @@ pub fn backfill(
     let mut progress = Progress::new(sessions.len(), total);
     let mut report = Backfill { sessions: sessions.len(), ..Backfill::default() };
     for files in &sessions {
-        match catch_up(store, privacy, prices, files, None, now) {
+        match catch_up(store, privacy, prices, files, None, true, now) {
             Ok(done) => {
                 report.bytes += done.bytes;
                 report.queued += done.queued;
@@ -303,5 +305,153 @@ impl Progress {
         if self.terminal && self.sessions > 0 {
             let _ = writeln!(std::io::stderr());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+
+    use super::*;
+    use crate::redact::Redactor;
+
+    fn privacy(redactor: &Redactor) -> Privacy<'_> {
+        Privacy {
+            redactor,
+            max_prompt_chars: 2000,
+            max_text_chars: 1000,
+            sync_tool_calls: true,
+            sync_tool_output: false,
+            sync_thinking: false,
+        }
+    }
+
+    /// The real 2.1.331 subagent session, copied so the test can grow it.
+    fn copy_sample(dir: &Path) -> PathBuf {
+        let samples = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .ancestors()
+            .map(|a| a.join("shared/samples/transcripts/subagent/-home-dev-work"))
+            .find(|p| p.is_dir())
+            .expect("shared/samples beside the repository");
+        let id = "4393a4ec-3239-4206-97e6-49e5a86ce22c";
+        let project = dir.join("projects/-home-dev-work");
+        std::fs::create_dir_all(project.join(id).join("subagents")).unwrap();
+        std::fs::copy(samples.join(format!("{id}.jsonl")), project.join(format!("{id}.jsonl"))).unwrap();
+        let agent = "agent-a0094f20103808832.jsonl";
+        std::fs::copy(samples.join(id).join("subagents").join(agent), project.join(id).join("subagents").join(agent))
+            .unwrap();
+        project.join(format!("{id}.jsonl"))
+    }
+
+    fn messages(store: &Store) -> Vec<Value> {
+        store
+            .pending(10_000, None)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.event_type == "message")
+            .map(|e| serde_json::from_str(&e.payload).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn catch_up_queues_each_item_once_and_keeps_exact_figures() {
+        let tmp = tempfile::tempdir().unwrap();
+        let main = copy_sample(tmp.path());
+        let (mut store, _) = Store::open(&tmp.path().join("data")).unwrap();
+        let (redactor, _) = Redactor::new(&[], &[]);
+        let privacy = privacy(&redactor);
+        let prices = PriceTable::bundled();
+        let files = transcript::session_files(&main);
+
+        let first = catch_up(&mut store, &privacy, &prices, &files, Some(32 << 20), false, 1).unwrap();
+        assert!(first.complete);
+        // Prompt, Agent call, its result, final text; the subagent's prompt, Bash call, result, text.
+        assert_eq!(first.queued, 8);
+        let row = store.session(&files.session_id).unwrap().unwrap();
+        assert_eq!((row.prompt_count, row.message_count, row.tool_call_count), (1, 4, 2));
+        assert_eq!((row.input_tokens, row.output_tokens, row.cache_creation_tokens, row.cache_read_tokens), (4088, 288, 888, 12088));
+        assert_eq!(row.cost_usd, Some(0.028969599999999998), "Claude Code's own cost-state, to the last bit");
+        assert_eq!(row.models, vec!["claude-opus-5-5".to_string()]);
+        assert_eq!(row.project_name.as_deref(), Some("work"));
+
+        let again = catch_up(&mut store, &privacy, &prices, &files, None, false, 2).unwrap();
+        assert_eq!((again.queued, again.bytes), (0, 0), "nothing new, nothing queued");
+
+        // The session goes on: a new prompt carrying a secret, and an answer.
+        let secret = "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789";
+        let mut f = std::fs::OpenOptions::new().append(true).open(&main).unwrap();
+        writeln!(f, r#"{{"type":"user","uuid":"u-new","sessionId":"{}","timestamp":"2026-11-24T11:40:00.000Z","message":{{"role":"user","content":"use key {secret} please"}}}}"#, files.session_id).unwrap();
+        writeln!(f, r#"{{"type":"assistant","uuid":"a-new","sessionId":"{}","timestamp":"2026-11-24T11:40:01.000Z","message":{{"id":"msg_new","model":"claude-opus-5-5","content":[{{"type":"text","text":"done"}}],"usage":{{"input_tokens":10,"output_tokens":5,"cache_creation_input_tokens":0,"cache_read_input_tokens":0}}}}}}"#, files.session_id).unwrap();
+        let more = catch_up(&mut store, &privacy, &prices, &files, None, false, 3).unwrap();
+        assert_eq!(more.queued, 2);
+        let row = store.session(&files.session_id).unwrap().unwrap();
+        assert_eq!((row.prompt_count, row.message_count, row.input_tokens), (2, 5, 4098));
+
+        let queued = messages(&store);
+        assert_eq!(queued.len(), 10);
+        let text = serde_json::to_string(&queued).unwrap();
+        assert!(!text.contains(secret), "redacted before it is stored");
+        assert!(text.contains("[REDACTED:anthropic-key]"));
+        let prompt = queued.iter().find(|p| p["detail"]["kind"] == "prompt" && p["detail"]["agentId"].is_null()).unwrap();
+        assert_eq!(prompt["projectName"], "work");
+
+        let mut payload = Payload::default();
+        add_summary(&mut payload, &more.summary);
+        assert_eq!((payload.message_count, payload.tool_call_count, payload.prompt_count), (Some(5), Some(2), Some(2)));
+        assert_eq!(payload.token_usage.as_ref().unwrap().cache_read, Some(12088));
+        assert_eq!(payload.model.as_deref(), Some("claude-opus-5-5"));
+        assert_eq!(payload.detail.as_ref().unwrap()["subagentTokenUsage"]["input"], 2044);
+    }
+
+    #[test]
+    fn reading_in_slices_ends_where_one_read_does() {
+        let tmp = tempfile::tempdir().unwrap();
+        let main = copy_sample(tmp.path());
+        let (redactor, _) = Redactor::new(&[], &[]);
+        let (privacy, prices, files) = (privacy(&redactor), PriceTable::bundled(), transcript::session_files(&main));
+
+        let (mut whole, _) = Store::open(&tmp.path().join("whole")).unwrap();
+        let one = catch_up(&mut whole, &privacy, &prices, &files, None, false, 1).unwrap();
+        let (mut sliced, _) = Store::open(&tmp.path().join("sliced")).unwrap();
+        let mut queued = 0;
+        let mut calls = 0;
+        loop {
+            let step = catch_up(&mut sliced, &privacy, &prices, &files, Some(20_000), false, 1).unwrap();
+            queued += step.queued;
+            calls += 1;
+            if step.complete {
+                assert_eq!(step.summary, one.summary);
+                break;
+            }
+        }
+        assert!(calls > 5, "the budget was honoured ({calls} reads)");
+        assert_eq!(queued, one.queued);
+        assert_eq!(whole.session(&files.session_id).unwrap(), sliced.session(&files.session_id).unwrap());
+    }
+
+    #[test]
+    fn backfill_is_idempotent_and_filters_by_project() {
+        let tmp = tempfile::tempdir().unwrap();
+        copy_sample(tmp.path());
+        let (mut store, _) = Store::open(&tmp.path().join("data")).unwrap();
+        let (redactor, _) = Redactor::new(&[], &[]);
+        let (privacy, prices) = (privacy(&redactor), PriceTable::bundled());
+        let roots = [tmp.path().to_path_buf()];
+
+        let none = backfill(&mut store, &privacy, &prices, &roots, Some("other"), 1);
+        assert_eq!(none.sessions, 0);
+        let first = backfill(&mut store, &privacy, &prices, &roots, Some("work"), 1);
+        assert_eq!((first.sessions, first.updated, first.queued), (1, 1, 8));
+        assert!(first.failures.is_empty());
+        let summary = store.pending(100, None).unwrap().into_iter().find(|e| e.event_type == "manual_sync").unwrap();
+        let payload: Value = serde_json::from_str(&summary.payload).unwrap();
+        assert_eq!(payload["tokenUsage"]["input"], 4088);
+        assert_eq!(payload["cost"], 0.028969599999999998);
+        assert_eq!(summary.timestamp, crate::time::parse_iso8601("2026-11-24T11:38:47.768Z").unwrap(), "original time");
+
+        let before = store.pending(10_000, None).unwrap().len();
+        let second = backfill(&mut store, &privacy, &prices, &roots, None, 2);
+        assert_eq!((second.sessions, second.updated, second.queued), (1, 0, 0));
+        assert_eq!(store.pending(10_000, None).unwrap().len(), before);
     }
 }

@@ -140,7 +140,7 @@ fn read_transcript(
     if let Some(problem) = problem {
         log.warn(&format!("price file ignored: {problem}"));
     }
-    match ingest::catch_up(store, privacy, &prices, &files, Some(TRANSCRIPT_BUDGET), now) {
+    match ingest::catch_up(store, privacy, &prices, &files, Some(TRANSCRIPT_BUDGET), false, now) {
         Ok(done) => {
             if !done.complete {
                 log.warn(&format!(

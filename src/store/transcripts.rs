@@ -17,6 +17,8 @@ pub struct TranscriptFigures {
     pub transcript_path: Option<String>,
     pub models: Vec<String>,
     pub started_at: Option<i64>,
+    /// Set for a session known to be over (backfill); a running session's end is its
+    /// `session_end` event.
     pub ended_at: Option<i64>,
     pub prompts: u64,
     pub messages: u64,
@@ -61,7 +63,7 @@ impl Store {
                 model             = COALESCE(model, ?6),
                 models            = ?7,
                 started_at        = COALESCE(MIN(started_at, ?8), started_at, ?8),
-                ended_at          = COALESCE(ended_at, ?9),
+                ended_at          = CASE WHEN ?9 IS NULL THEN ended_at ELSE MAX(COALESCE(ended_at, ?9), ?9) END,
                 prompt_count      = ?10,
                 message_count     = ?11,
                 tool_call_count   = ?12,
