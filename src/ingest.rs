@@ -70,6 +70,10 @@ pub fn catch_up(
     let events: Vec<Event> = items.into_iter().map(|item| message_event(item, session_id, &metadata, now)).collect();
     let queued = store.record_batch(&events, transcript_path.as_deref(), now)?;
     store.save_transcript_state(session_id, &serde_json::to_string(&state)?, now)?;
+    if state.cursors.values().all(|c| c.offset == 0) {
+        // No transcript (yet): keep the hook path's running counts.
+        return Ok(CaughtUp { summary, queued, bytes: report.bytes, complete: report.complete });
+    }
     let figures = TranscriptFigures {
         project_name: metadata.project_name.clone(),
         working_directory: metadata.working_directory.clone(),
