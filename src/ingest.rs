@@ -70,9 +70,9 @@ pub fn catch_up(
     let events: Vec<Event> = items.into_iter().map(|item| message_event(item, session_id, &metadata, now)).collect();
     let queued = store.record_batch(&events, transcript_path.as_deref(), now)?;
     store.save_transcript_state(session_id, &serde_json::to_string(&state)?, now)?;
-    if state.cursors.values().all(|c| c.offset == 0) {
-        // No transcript (yet): keep the hook path's running counts.
-        return Ok(CaughtUp { summary, queued, bytes: report.bytes, complete: report.complete });
+    if report.bytes == 0 {
+        // Nothing new (or no transcript yet): the row keeps what it has, hook counts included.
+        return Ok(CaughtUp { summary, queued, bytes: 0, complete: report.complete });
     }
     let figures = TranscriptFigures {
         project_name: metadata.project_name.clone(),
@@ -255,6 +255,41 @@ fn in_project(files: &SessionFiles, project: &str) -> bool {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     folder == project || folder.ends_with(&format!("-{project}"))
+}
+
+/// Example transcripts written by the real Claude Code 2.1.331 (a multi-tool session and one
+/// with a subagent; bookkeeping lines removed, project renamed), for a first run on a machine
+/// with no Claude Code history: `sync-now --all` imports them so `sessions` shows something.
+const EXAMPLES: &[(&str, &str)] = &[
+    (
+        "3c420acd-f7ce-4f4d-a482-4af2de79d118.jsonl",
+        include_str!("../examples/transcripts/-home-dev-claude-code-sync-example/3c420acd-f7ce-4f4d-a482-4af2de79d118.jsonl"),
+    ),
+    (
+        "4393a4ec-3239-4206-97e6-49e5a86ce22c.jsonl",
+        include_str!("../examples/transcripts/-home-dev-claude-code-sync-example/4393a4ec-3239-4206-97e6-49e5a86ce22c.jsonl"),
+    ),
+    (
+        "4393a4ec-3239-4206-97e6-49e5a86ce22c/subagents/agent-a0094f20103808832.jsonl",
+        include_str!(
+            "../examples/transcripts/-home-dev-claude-code-sync-example/4393a4ec-3239-4206-97e6-49e5a86ce22c/subagents/agent-a0094f20103808832.jsonl"
+        ),
+    ),
+];
+
+/// The project name the example sessions are recorded under (`forget --project` removes them).
+pub const EXAMPLE_PROJECT: &str = "claude-code-sync-example";
+
+/// Writes the bundled example transcripts under `data_dir/examples` and returns that root.
+pub fn install_examples(data_dir: &Path) -> std::io::Result<PathBuf> {
+    let root = data_dir.join("examples");
+    let project = root.join("projects").join(format!("-home-dev-{EXAMPLE_PROJECT}"));
+    for (name, text) in EXAMPLES {
+        let path = project.join(name);
+        std::fs::create_dir_all(path.parent().unwrap_or(&project))?;
+        std::fs::write(&path, text)?;
+    }
+    Ok(root)
 }
 
 /// Backfill progress on stderr.

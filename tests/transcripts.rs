@@ -122,3 +122,20 @@ fn sync_now_all_imports_past_sessions_once_and_sessions_shows_them() {
     let old = sb.run(&["sessions", "--since", "2030-01-01", "--json"]);
     assert_eq!(serde_json::from_slice::<Value>(&old.stdout).unwrap(), serde_json::json!([]));
 }
+
+#[test]
+fn a_machine_without_claude_code_history_imports_the_bundled_examples() {
+    let sb = Sandbox::new();
+    let out = sb.run(&["sync-now", "--all"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("importing two example sessions"), "{stdout}");
+    let table = String::from_utf8_lossy(&sb.run(&["sessions"]).stdout).into_owned();
+    assert_eq!(table.matches("claude-code-sync-example").count(), 2, "{table}");
+
+    let forget = sb.run(&["forget", "--project", "claude-code-sync-example"]);
+    assert!(forget.status.success());
+    assert_eq!(sb.count("SELECT COUNT(*) FROM sessions"), 0);
+    // A later import brings them back: forgetting also forgot how far they were read.
+    sb.run(&["sync-now", "--all"]);
+    assert_eq!(sb.count("SELECT COUNT(*) FROM sessions"), 2);
+}

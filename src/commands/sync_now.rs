@@ -71,12 +71,26 @@ pub fn run(ctx: &Context, session: Option<String>, all: bool, project: Option<&s
 
 /// `--all`: imports every transcript (only what is new since the last import) and says so.
 fn import_transcripts(ctx: &Context, store: &mut Store, project: Option<&str>, paths: &[PathBuf]) {
-    let roots = if paths.is_empty() {
+    let mut roots = if paths.is_empty() {
         let env = std::env::var("CLAUDE_CONFIG_DIR").ok();
         transcript::config_dirs(env.as_deref(), Some(&crate::paths::home_dir()))
     } else {
         paths.to_vec()
     };
+    if roots.is_empty() {
+        match ingest::install_examples(&ctx.data_dir) {
+            Ok(examples) => {
+                println!(
+                    "No Claude Code history here (CLAUDE_CONFIG_DIR, ~/.claude, ~/.config/claude): importing two \
+                     example sessions as project {} (`claude-code-sync forget --project {}` removes them).",
+                    ingest::EXAMPLE_PROJECT,
+                    ingest::EXAMPLE_PROJECT
+                );
+                roots.push(examples);
+            }
+            Err(e) => println!("No Claude Code history here, and the examples could not be written: {e}"),
+        }
+    }
     let (prices, problem) = PriceTable::for_data_dir(&ctx.data_dir);
     if let Some(problem) = problem {
         println!("Price file ignored: {problem}");
