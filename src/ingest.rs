@@ -170,6 +170,35 @@ pub fn add_summary(payload: &mut Payload, summary: &SessionSummary) {
     payload.detail = Some(Value::Object(detail));
 }
 
+/// Meta key prefix of sessions whose transcript a hook could only read in part: the detached
+/// uploader finishes them (value: the transcript path).
+const BACKLOG: &str = "transcript_backlog:";
+
+/// Notes whether a hook left part of a session's transcript unread.
+pub fn note_backlog(store: &Store, files: &SessionFiles, done: &CaughtUp) -> Result<()> {
+    let key = format!("{BACKLOG}{}", files.session_id);
+    match (&files.main, done.complete) {
+        (Some(path), false) => store.meta_set(&key, &path.to_string_lossy()),
+        _ => store.meta_delete(&key),
+    }
+}
+
+/// Finishes the transcripts hooks left unread (run by the detached uploader, off the hook's
+/// clock). A session that already ended gets its final figures queued again.
+pub fn catch_up_backlog(store: &mut Store, privacy: &Privacy, prices: &PriceTable, now: i64) -> Result<usize> {
+    let pending = store.meta_with_prefix(BACKLOG)?;
+    for (key, path) in &pending {
+        let mut files = transcript::session_files(Path::new(path));
+        files.session_id = key[BACKLOG.len()..].to_string();
+        let done = catch_up(store, privacy, prices, &files, None, false, now)?;
+        if store.session(&files.session_id)?.is_some_and(|row| row.end_reason.is_some()) {
+            queue_summary(store, &files, &done, now)?;
+        }
+        store.meta_delete(key)?;
+    }
+    Ok(pending.len())
+}
+
 /// What a backfill did.
 #[derive(Debug, Default)]
 pub struct Backfill {
@@ -466,6 +495,24 @@ mod tests {
         assert!(calls > 5, "the budget was honoured ({calls} reads)");
         assert_eq!(queued, one.queued);
         assert_eq!(whole.session(&files.session_id).unwrap(), sliced.session(&files.session_id).unwrap());
+    }
+
+    #[test]
+    fn a_transcript_read_in_part_is_finished_from_the_backlog() {
+        let tmp = tempfile::tempdir().unwrap();
+        let main = copy_sample(tmp.path());
+        let (mut store, _) = Store::open(&tmp.path().join("data")).unwrap();
+        let (redactor, _) = Redactor::new(&[], &[]);
+        let (privacy, prices, files) = (privacy(&redactor), PriceTable::bundled(), transcript::session_files(&main));
+
+        let part = catch_up(&mut store, &privacy, &prices, &files, Some(10_000), false, 1).unwrap();
+        assert!(!part.complete);
+        note_backlog(&store, &files, &part).unwrap();
+        assert_eq!(catch_up_backlog(&mut store, &privacy, &prices, 2).unwrap(), 1);
+        let row = store.session(&files.session_id).unwrap().unwrap();
+        assert_eq!((row.message_count, row.input_tokens), (4, 4088), "the rest was read");
+        assert_eq!(messages(&store).len(), 8);
+        assert_eq!(catch_up_backlog(&mut store, &privacy, &prices, 3).unwrap(), 0, "done once");
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub fn run(ctx: &Context, paths: Vec<PathBuf>, json: bool, jobs: usize) -> Resul
         eprintln!("claude-code-sync: price file ignored: {problem}");
     }
     let sessions = transcript::discover_sessions(&roots);
-    let summaries = scan::summarize(&sessions, &prices, jobs, &|_| {});
+    let summaries = scan::summarize(&sessions, &prices, jobs);
     let mut total = TokenUsage::default();
     let (mut cost, mut unpriced) = (0.0, 0);
     for s in &summaries {

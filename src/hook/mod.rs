@@ -115,9 +115,12 @@ fn run_inner(kind: HookKind, data_dir: &Path, started: Instant) -> Result<()> {
 }
 
 /// Turns a hook input into the event that is stored and sent.
-/// Transcript bytes one hook reads at most: well inside SessionEnd's 1.5 s at the engine's
-/// speed. The rest waits for the next `stop`, or for `sync-now --all`.
-const TRANSCRIPT_BUDGET: u64 = 32 << 20;
+/// Transcript bytes one hook reads at most (measured: ~40 MB/s with conversation items,
+/// redaction and store writes, so ≤ 0.2 s for `stop`, which Claude Code waits for, and ≤ 0.4 s
+/// of SessionEnd's 1.5 s). A turn is far smaller; only a first read of a long session hits
+/// this, and the detached uploader reads the rest.
+const STOP_BUDGET: u64 = 8 << 20;
+const SESSION_END_BUDGET: u64 = 16 << 20;
 
 /// `stop` and `session-end`: catch up on the transcript from the saved cursor (new messages,
 /// tool results, exact tokens and cost); `session-end` also puts the session's figures into
@@ -140,13 +143,11 @@ fn read_transcript(
     if let Some(problem) = problem {
         log.warn(&format!("price file ignored: {problem}"));
     }
-    match ingest::catch_up(store, privacy, &prices, &files, Some(TRANSCRIPT_BUDGET), false, now) {
+    let budget = if kind == HookKind::SessionEnd { SESSION_END_BUDGET } else { STOP_BUDGET };
+    match ingest::catch_up(store, privacy, &prices, &files, Some(budget), false, now) {
         Ok(done) => {
-            if !done.complete {
-                log.warn(&format!(
-                    "{kind:?} hook: transcript of {} read in part ({} bytes); the rest is read next time",
-                    event.session_id, done.bytes
-                ));
+            if let Err(e) = ingest::note_backlog(store, &files, &done) {
+                log.warn(&format!("{kind:?} hook: {e:#}"));
             }
             if kind == HookKind::SessionEnd {
                 ingest::add_summary(&mut event.payload, &done.summary);

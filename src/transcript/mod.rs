@@ -1,13 +1,14 @@
 //! Claude Code transcripts: incremental reading, exact token and cost accounting, conversation
 //! items. Pure and store-agnostic: the store persists [`SessionState`] (cursors + tally) as
-//! serde values. The rules implemented are those of `docs/transcripts-and-usage.md`.
+//! serde values; `crate::ingest` is the glue to the store. The rules implemented are those of
+//! the team's `shared/docs/transcripts-and-usage.md` (rule numbers in comments refer to it).
 //!
 //! Typical use from a hook (`stop`, `session-end`):
 //! ```no_run
 //! # use claude_code_sync::transcript::*;
 //! # let (mut state, prices) = (SessionState::default(), PriceTable::bundled());
 //! let files = session_files(std::path::Path::new("/home/me/.claude/projects/p/s.jsonl"));
-//! let report = catch_up(&mut state, &files, &CatchUpOptions::default(), |item| { /* queue it */ });
+//! let _report = catch_up(&mut state, &files, &CatchUpOptions::default(), |_item| { /* queue it */ });
 //! let summary = state.tally.summary(&prices, None);
 //! ```
 

@@ -11,13 +11,8 @@ use super::tally::{CostState, SessionSummary};
 
 /// Reads every session in full on `jobs` threads (each holds one session's tally at a time, so
 /// memory follows the largest session, not the tree) and summarises them, forks' costs net of
-/// their parent's. Calls `progress(bytes)` after each session. Output is in input order.
-pub fn summarize(
-    sessions: &[SessionFiles],
-    prices: &PriceTable,
-    jobs: usize,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Vec<SessionSummary> {
+/// their parent's. Output is in input order.
+pub fn summarize(sessions: &[SessionFiles], prices: &PriceTable, jobs: usize) -> Vec<SessionSummary> {
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<SessionState>>> = Mutex::new(vec![None; sessions.len()]);
     let cost_states: Mutex<HashMap<String, Vec<CostState>>> = Mutex::new(HashMap::new());
@@ -28,8 +23,7 @@ pub fn summarize(
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(files) = sessions.get(i) else { break };
                 let mut state = SessionState::default();
-                let report = session::catch_up(&mut state, files, &CatchUpOptions::default(), |_| {});
-                progress(report.bytes);
+                session::catch_up(&mut state, files, &CatchUpOptions::default(), |_| {});
                 let tally = &state.tally;
                 if !tally.cost_states().is_empty() {
                     cost_states.lock().unwrap().insert(files.session_id.clone(), tally.cost_states().to_vec());

@@ -197,7 +197,7 @@ fn a_fork_counts_only_its_own_history_and_cost() {
     assert!((alone.cost.unwrap() - 0.000375).abs() < 1e-12);
 
     // And through the one-shot scan, which pairs forks with parents itself.
-    let all = scan::summarize(&discover_sessions(&[root]), &prices, 2, &|_| {});
+    let all = scan::summarize(&discover_sessions(&[root]), &prices, 2);
     let total: f64 = all.iter().map(|s| s.cost.unwrap()).sum();
     assert!((total - 0.002625).abs() < 1e-12, "parent counted once: {total}");
 }
