@@ -37,6 +37,8 @@ pub struct CaughtUp {
     pub bytes: u64,
     /// False when the byte budget left part of the transcript for a later read.
     pub complete: bool,
+    /// Files that could not be read (path: reason); the others were.
+    pub errors: Vec<String>,
 }
 
 /// Reads what is new in `files` since the saved state (at most `max_bytes`), queues the new
@@ -60,6 +62,7 @@ pub fn catch_up(
         max_bytes,
     };
     let report = transcript::catch_up(&mut state, files, &opts, |item| items.push(item));
+    let errors: Vec<String> = report.errors.iter().map(|(path, e)| format!("{path}: {e}")).collect();
     let parent = match state.tally.fork_parent() {
         Some(parent) => Some(load_state(store, parent)?.tally.cost_states().to_vec()),
         None => None,
@@ -72,7 +75,7 @@ pub fn catch_up(
     store.save_transcript_state(session_id, &serde_json::to_string(&state)?, now)?;
     if report.bytes == 0 {
         // Nothing new (or no transcript yet): the row keeps what it has, hook counts included.
-        return Ok(CaughtUp { summary, queued, bytes: 0, complete: report.complete });
+        return Ok(CaughtUp { summary, queued, bytes: 0, complete: report.complete, errors });
     }
     let figures = TranscriptFigures {
         project_name: metadata.project_name.clone(),
@@ -89,7 +92,7 @@ pub fn catch_up(
         cost: summary.cost,
     };
     store.apply_transcript_figures(session_id, &figures, now)?;
-    Ok(CaughtUp { summary, queued, bytes: report.bytes, complete: report.complete })
+    Ok(CaughtUp { summary, queued, bytes: report.bytes, complete: report.complete, errors })
 }
 
 fn load_state(store: &Store, session_id: &str) -> Result<SessionState> {
@@ -233,6 +236,7 @@ pub fn backfill(
     for files in &sessions {
         match catch_up(store, privacy, prices, files, None, true, now) {
             Ok(done) => {
+                report.failures.extend(done.errors.iter().cloned());
                 report.bytes += done.bytes;
                 report.queued += done.queued;
                 if done.bytes > 0 {

@@ -149,6 +149,9 @@ fn read_transcript(
             if let Err(e) = ingest::note_backlog(store, &files, &done) {
                 log.warn(&format!("{kind:?} hook: {e:#}"));
             }
+            for error in &done.errors {
+                log.warn(&format!("{kind:?} hook: transcript not read: {}", privacy.text(error)));
+            }
             if kind == HookKind::SessionEnd {
                 ingest::add_summary(&mut event.payload, &done.summary);
             }

@@ -82,6 +82,10 @@ pub fn read_new(
 ) -> io::Result<ReadReport> {
     let mut file = File::open(path)?;
     let meta = file.metadata()?;
+    if !meta.is_file() {
+        // A device (/dev/zero), FIFO or directory never ends or never reads: not a transcript.
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"));
+    }
     let (dev, ino) = dev_ino(&meta);
     let len = meta.len();
     let mut report = ReadReport::default();
@@ -109,7 +113,8 @@ pub fn read_new(
     cursor.identity = Some(FileIdentity { dev, ino, head_len, head_hash });
 
     file.seek(SeekFrom::Start(cursor.offset))?;
-    let mut reader = BufReader::with_capacity(READ_BUF, file);
+    // Up to the length seen at open: what is appended meanwhile is the next read's.
+    let mut reader = BufReader::with_capacity(READ_BUF, file.take(len - cursor.offset));
     // Holds a line only when it spans buffer refills; lines inside one buffer are not copied.
     let mut partial: Vec<u8> = Vec::new();
     let mut partial_len: u64 = 0; // bytes of the current line seen so far (even if skipped)
@@ -268,6 +273,15 @@ mod tests {
         let (lines, report) = collect(&path, &mut cursor, None);
         assert_eq!(report.restarted, Some(Restart::Replaced));
         assert_eq!(lines, vec!["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn devices_and_directories_are_refused_not_read_forever() {
+        let mut cursor = FileCursor::default();
+        for path in ["/dev/zero", "/tmp"] {
+            let err = read_new(Path::new(path), &mut cursor, None, |_, _| panic!("no line from {path}")).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{path}");
+        }
     }
 
     #[test]
