@@ -48,9 +48,13 @@ fn run_multi(cc: &ClaudeCode, sandbox: &SessionSandbox, env: &[(&'static str, St
     out
 }
 
-/// The backend's hook events (not transcript messages) of a session, in stored order.
+/// The backend's hook events of a session, in stored order: not the transcript's messages, nor
+/// the figures `sync-now --all` adds when the transcript grew after the session's end (Claude
+/// Code writes its final cost-state on exit).
 fn hook_events(backend: &Backend, session: &str) -> Vec<Value> {
-    let mut events: Vec<Value> = backend.events(session).into_iter().filter(|e| e["eventType"] != "message").collect();
+    let from_transcript =
+        |e: &Value| e["eventType"] == "message" || e["eventId"].as_str().is_some_and(|id| id.contains(":transcript:"));
+    let mut events: Vec<Value> = backend.events(session).into_iter().filter(|e| !from_transcript(e)).collect();
     events.sort_by(|a, b| a["_creationTime"].as_f64().partial_cmp(&b["_creationTime"].as_f64()).unwrap());
     events
 }
