@@ -6,6 +6,7 @@ mod hygiene;
 mod outbox;
 mod schema;
 mod sessions;
+mod transcripts;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,7 +15,8 @@ use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 
 pub use outbox::OutboxEvent;
-pub use sessions::SessionFilter;
+pub use sessions::{SessionFilter, SessionRow};
+pub use transcripts::TranscriptFigures;
 
 use crate::paths;
 
@@ -116,6 +118,13 @@ impl Store {
             params![key, value],
         )?;
         Ok(())
+    }
+
+    /// Every meta entry whose key starts with `prefix`, in key order.
+    pub fn meta_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare("SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key")?;
+        let rows = stmt.query_map([prefix], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     pub fn meta_delete(&self, key: &str) -> Result<()> {
