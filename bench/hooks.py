@@ -42,6 +42,7 @@ import http.server
 import json
 import os
 import platform
+import re
 import signal
 import socket
 import sqlite3
@@ -330,8 +331,13 @@ def bench_drain(events: int, batched: bool, samples: Path) -> dict:
     stored = len(backend.test("tables/events"))
     stats = backend.test("stats")
     backend.stop()
-    if stored != events or "Nothing left to send" not in out:
-        sys.exit(f"drain incomplete: backend has {stored} of {events}; sync-now said:\n{out}")
+    # sync-now may first import transcripts it finds (the example sessions on a machine with no
+    # Claude Code history): count what it actually sent.
+    m = re.search(r"(\d+) event\(s\) sent", out)
+    sent = int(m.group(1)) if m else -1
+    if sent < events or stored != sent or "Nothing left to send" not in out:
+        sys.exit(f"drain incomplete: backend has {stored}, {events} queued; sync-now said:\n{out}")
+    events = sent
     return {"batched": batched, "events": events, "seconds": elapsed, "events_per_s": events / elapsed,
             "requests": stats["requests"], "load_before": load_before, "load_after": load_after}
 
