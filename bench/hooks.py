@@ -79,7 +79,7 @@ HOOKS = [
 def samples_dir() -> Path:
     for candidate in (REPO.parent / "shared/samples", Path("/work/shared/samples")):
         if (candidate / "hook-payloads").is_dir():
-            return candidate
+            return candidate.resolve()  # hold the real path, not a symlink that may come and go
     sys.exit("shared/samples not found next to the repository")
 
 
