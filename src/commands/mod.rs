@@ -40,7 +40,9 @@ pub fn run(command: Command) -> ExitCode {
     let result = match command {
         Command::Status => status::run(&ctx),
         Command::SyncNow { session, all } => sync_now::run(&ctx, session, all),
-        Command::Login { url, key_stdin, no_key, force } => login::run(&ctx, url, key_stdin, no_key, force),
+        Command::Login { url, key_stdin, no_key, force, protocol } => {
+            login::run(&ctx, url, key_stdin, no_key, force, protocol.map(Into::into))
+        }
         Command::Redact { file, explain } => redact::run(file.as_deref(), explain, &ctx.redactor),
         Command::Upload => uploader::run_detached(&ctx.data_dir, &ctx.config, &ctx.log()),
         hook => unreachable!("hook subcommand {hook:?} is dispatched before commands"),

@@ -4,6 +4,7 @@
 
 mod outbox;
 mod schema;
+mod session_facts;
 mod sessions;
 
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 
 pub use outbox::OutboxEvent;
+pub use session_facts::SessionFacts;
 pub use sessions::SessionFilter;
 
 use crate::paths;
