@@ -66,6 +66,17 @@ type it at the prompt, pipe it with --key-stdin, or set CLAUDE_SYNC_API_KEY.")]
         protocol: Option<ProtocolArg>,
     },
 
+    /// Delete a session, or all sessions of a project, from the local store
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["session", "project"])))]
+    Forget {
+        /// The session id to delete
+        #[arg(long, value_name = "ID")]
+        session: Option<String>,
+        /// Delete every session of this project (its name or working directory)
+        #[arg(long, value_name = "NAME")]
+        project: Option<String>,
+    },
+
     /// Redact secrets from text: reads FILE or stdin, writes the redacted text to stdout
     Redact {
         /// File to read (default: stdin)

@@ -90,6 +90,8 @@ pub struct Config {
     pub max_text_chars: Setting<usize>,
     pub redact_patterns: Vec<UserPattern>,
     pub redact_allowlist: Vec<String>,
+    /// Delivered events are pruned from the local store after this many days.
+    pub retention_days: Setting<usize>,
     /// Everything wrong with the configuration, in words a user can act on.
     pub problems: Vec<String>,
 }
@@ -112,6 +114,7 @@ const ENV_NAMES: &[(&str, &[&str])] = &[
     ("sync_tool_output", &["CLAUDE_SYNC_TOOL_OUTPUT"]),
     ("max_prompt_chars", &["CLAUDE_SYNC_MAX_PROMPT_CHARS"]),
     ("max_text_chars", &["CLAUDE_SYNC_MAX_TEXT_CHARS"]),
+    ("retention_days", &["CLAUDE_SYNC_RETENTION_DAYS"]),
 ];
 
 /// The older Node plugin's camelCase keys.
@@ -135,10 +138,12 @@ const KNOWN_KEYS: &[&str] = &[
     "max_text_chars",
     "redact_patterns",
     "redact_allowlist",
+    "retention_days",
 ];
 
 pub const DEFAULT_MAX_PROMPT_CHARS: usize = 2000;
 pub const DEFAULT_MAX_TEXT_CHARS: usize = 1000;
+pub const DEFAULT_RETENTION_DAYS: usize = 30;
 
 /// The seed's config file: `$CLAUDE_SYNC_CONFIG` or `~/.claude-code-sync.json`.
 pub fn config_file_path() -> PathBuf {
@@ -196,6 +201,7 @@ impl Config {
         let sync_tool_output = resolve.flag("sync_tool_output", false);
         let max_prompt_chars = resolve.count("max_prompt_chars", DEFAULT_MAX_PROMPT_CHARS);
         let max_text_chars = resolve.count("max_text_chars", DEFAULT_MAX_TEXT_CHARS);
+        let retention_days = resolve.count("retention_days", DEFAULT_RETENTION_DAYS);
         let redact_patterns = resolve
             .get("redact_patterns", parse_patterns)
             .map(|s| s.value)
@@ -217,6 +223,7 @@ impl Config {
             max_text_chars,
             redact_patterns,
             redact_allowlist,
+            retention_days,
             problems,
         }
     }
@@ -428,4 +435,93 @@ fn parse_allowlist(v: &Value) -> Result<Option<Vec<String>>, &'static str> {
         .map(|i| i.as_str().map(str::to_string).ok_or("must be a list of strings"))
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(env: &[(&str, &str)], file: Option<&str>, legacy: Option<&str>) -> (Config, tempfile::TempDir) {
+        let tmp = tempfile::tempdir().unwrap();
+        let file_path = tmp.path().join("seed.json");
+        let legacy_path = tmp.path().join("legacy.json");
+        if let Some(text) = file {
+            std::fs::write(&file_path, text).unwrap();
+        }
+        if let Some(text) = legacy {
+            std::fs::write(&legacy_path, text).unwrap();
+        }
+        let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let config = Config::load_from(&|name| env.get(name).cloned(), &file_path, &legacy_path);
+        (config, tmp)
+    }
+
+    #[test]
+    fn env_beats_seed_file_beats_legacy_file_beats_defaults() {
+        let (c, tmp) = load(
+            &[("CLAUDE_SYNC_AUTO", "false")],
+            Some(r#"{"convex_url": "https://a.convex.cloud/", "auto_sync": true, "sync_thinking": true}"#),
+            Some(r#"{"convexUrl": "https://legacy.convex.cloud", "apiKey": "legacy-key-123456", "syncToolCalls": false}"#),
+        );
+        assert_eq!(c.backend_url(), Some("https://a.convex.cloud"));
+        assert_eq!(c.convex_url.as_ref().unwrap().source, Source::File(tmp.path().join("seed.json")));
+        assert!(!c.auto_sync.value);
+        assert_eq!(c.auto_sync.source, Source::Env("CLAUDE_SYNC_AUTO"));
+        assert!(c.sync_thinking.value);
+        assert_eq!(c.api_key().unwrap().expose(), "legacy-key-123456");
+        assert_eq!(c.api_key.as_ref().unwrap().source, Source::LegacyFile(tmp.path().join("legacy.json")));
+        assert!(!c.sync_tool_calls.value);
+        assert_eq!(c.max_prompt_chars.value, DEFAULT_MAX_PROMPT_CHARS);
+        assert_eq!(c.max_prompt_chars.source, Source::Default);
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+    }
+
+    #[test]
+    fn legacy_env_names_still_work_and_seed_names_win() {
+        let (c, _t) = load(&[("CLAUDE_SYNC_AUTO_SYNC", "no")], None, None);
+        assert!(!c.auto_sync.value);
+        let (c, _t) = load(&[("CLAUDE_SYNC_AUTO_SYNC", "no"), ("CLAUDE_SYNC_AUTO", "yes")], None, None);
+        assert!(c.auto_sync.value);
+        assert_eq!(c.auto_sync.source, Source::Env("CLAUDE_SYNC_AUTO"));
+    }
+
+    #[test]
+    fn broken_values_are_problems_and_fall_through() {
+        let (c, _t) = load(
+            &[("CLAUDE_SYNC_CONVEX_URL", "http://example.com"), ("CLAUDE_SYNC_THINKING", "maybe")],
+            Some(r#"{"convex_url": "https://ok.convex.cloud", "max_prompt_chars": -3, "colour": "blue"}"#),
+            Some("{ not json"),
+        );
+        assert_eq!(c.backend_url(), Some("https://ok.convex.cloud"), "the bad env URL falls through to the file");
+        assert!(!c.sync_thinking.value);
+        assert_eq!(c.max_prompt_chars.value, DEFAULT_MAX_PROMPT_CHARS);
+        let all = c.problems.join("\n");
+        for needle in ["plain http://", "must be true or false", "positive whole number", "unknown setting \"colour\"", "not valid JSON"] {
+            assert!(all.contains(needle), "missing {needle:?} in {all}");
+        }
+    }
+
+    #[test]
+    fn urls_are_checked_for_scheme_and_loopback() {
+        let ok = |s: &str| parse_url(&Value::String(s.into())).unwrap();
+        assert_eq!(ok("https://x.convex.cloud/"), Some("https://x.convex.cloud".into()));
+        assert_eq!(ok("http://127.0.0.1:3210"), Some("http://127.0.0.1:3210".into()));
+        assert_eq!(ok("http://localhost:3210/"), Some("http://localhost:3210".into()));
+        assert_eq!(ok("http://[::1]:3210"), Some("http://[::1]:3210".into()));
+        assert_eq!(ok("  "), None);
+        for bad in ["http://10.0.0.5:3210", "ftp://x.convex.cloud", "not a url", "https://x.convex.cloud/?a=1"] {
+            assert!(parse_url(&Value::String(bad.into())).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_key_is_masked_everywhere_but_expose() {
+        let key = ApiKey::new("  osk_abcdefghijklmnop1234 ").unwrap();
+        assert_eq!(key.expose(), "osk_abcdefghijklmnop1234");
+        assert_eq!(key.masked(), "osk_…1234");
+        assert!(!format!("{key:?}").contains("abcdefghijklmnop"));
+        assert_eq!(ApiKey::new("short").unwrap().masked(), "****");
+        assert!(ApiKey::new("   ").is_none());
+    }
 }

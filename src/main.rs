@@ -1,25 +1,12 @@
 //! claude-code-sync: the binary every hook of the plugin calls, and the user's CLI.
 
-mod cli;
-mod commands;
-mod config;
-mod event;
-mod hook;
-mod log;
-mod paths;
-mod privacy;
-mod project;
-mod redact;
-mod store;
-mod time;
-mod transport;
-mod uploader;
-
 use std::process::ExitCode;
 
 use clap::Parser;
+use claude_code_sync::{cli, commands, hook};
 
 fn main() -> ExitCode {
+    let started = std::time::Instant::now();
     // A hook must exit 0 with empty stdout even when its arguments are wrong: decide that
     // before clap, which would print usage and exit 2 (and exit 2 blocks Claude Code).
     let args: Vec<String> = std::env::args().collect();
@@ -32,7 +19,7 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     if let Some(kind) = cli.command.hook_kind() {
-        hook::run(kind);
+        hook::run(kind, started);
         return ExitCode::SUCCESS;
     }
     commands::run(cli.command)

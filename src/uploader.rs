@@ -292,6 +292,8 @@ pub fn run_detached(data_dir: &Path, config: &Config, log: &Log) -> Result<()> {
             return Ok(());
         }
         let report = drain(&mut store, transport.as_mut(), &opts, log)?;
+        // Housekeeping belongs here, off the hook path.
+        store.prune(config.retention_days.value as u64, time::now_ms())?;
         drop(lock);
         if report.stopped.is_some() || !store.has_pending()? {
             return Ok(());

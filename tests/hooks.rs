@@ -217,3 +217,22 @@ fn with_no_backend_no_uploader_runs_and_status_says_local_only() {
     assert!(text.contains("1 pending"), "{text}");
     assert!(text.contains("1 recorded locally"), "{text}");
 }
+
+#[test]
+fn status_shows_hook_cost_and_forget_removes_a_session_locally() {
+    let sb = Sandbox::new();
+    for s in ["keep-1", "drop-1"] {
+        assert_hook_ok(&sb.hook("session-start", &sample_payload("SessionStart-startup.json", s)), s);
+        assert_hook_ok(&sb.hook("prompt-submit", &sample_payload("UserPromptSubmit.json", s)), s);
+    }
+    let status = String::from_utf8(sb.run(&["status"]).stdout).unwrap();
+    assert!(status.contains("hook time (24 h)") && status.contains("over 4 hooks"), "{status}");
+
+    let out = sb.run(&["forget", "--session", "drop-1"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 session(s) and 2 event(s)"));
+    assert!(sb.outbox("drop-1").is_empty());
+    assert_eq!(sb.outbox("keep-1").len(), 2);
+    let out = sb.run(&["forget"]);
+    assert_eq!(out.status.code(), Some(2), "forget needs --session or --project");
+}

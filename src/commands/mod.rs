@@ -1,6 +1,7 @@
 //! The user-facing commands. Each gets a `Context` with the loaded configuration, a redactor
 //! built from it, and the data dir; failures become one clear line on stderr and exit 1.
 
+mod forget;
 mod login;
 mod redact;
 mod status;
@@ -37,12 +38,15 @@ impl Context {
 
 pub fn run(command: Command) -> ExitCode {
     let ctx = Context::load();
+    // The slash commands' `!` lines abort on a non-zero exit: these two report and exit 0.
+    let always_zero = matches!(command, Command::Status | Command::SyncNow { .. });
     let result = match command {
         Command::Status => status::run(&ctx),
         Command::SyncNow { session, all } => sync_now::run(&ctx, session, all),
         Command::Login { url, key_stdin, no_key, force, protocol } => {
             login::run(&ctx, url, key_stdin, no_key, force, protocol.map(Into::into))
         }
+        Command::Forget { session, project } => forget::run(&ctx, session.as_deref(), project.as_deref()),
         Command::Redact { file, explain } => redact::run(file.as_deref(), explain, &ctx.redactor),
         Command::Upload => uploader::run_detached(&ctx.data_dir, &ctx.config, &ctx.log()),
         hook => unreachable!("hook subcommand {hook:?} is dispatched before commands"),
@@ -52,6 +56,10 @@ pub fn run(command: Command) -> ExitCode {
         Err(e) => {
             let message = ctx.redactor.redact(&format!("{e:#}")).into_owned();
             ctx.log().error(&message);
+            if always_zero {
+                println!("claude-code-sync: {message}");
+                return ExitCode::SUCCESS;
+            }
             eprintln!("claude-code-sync: {message}");
             ExitCode::FAILURE
         }

@@ -37,6 +37,7 @@ fn report(ctx: &Context) -> String {
     }
     line(&mut out, "max_prompt_chars", shown(&c.max_prompt_chars));
     line(&mut out, "max_text_chars", shown(&c.max_text_chars));
+    line(&mut out, "retention_days", shown(&c.retention_days));
     if !c.redact_patterns.is_empty() || !c.redact_allowlist.is_empty() {
         let _ = writeln!(
             out,
@@ -121,6 +122,19 @@ fn store_section(out: &mut String, ctx: &Context, store: &Store) {
         );
     }
     let _ = writeln!(out, "  store              {} ({})", store.path().display(), human_bytes(store.size_on_disk()));
+    if let Ok(t) = store.hook_times(now - 86_400_000) {
+        if t.count > 0 {
+            let ms = |micros: i64| micros as f64 / 1000.0;
+            let _ = writeln!(
+                out,
+                "  hook time (24 h)   p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms over {} hooks",
+                ms(t.p50_micros),
+                ms(t.p95_micros),
+                ms(t.max_micros),
+                t.count
+            );
+        }
+    }
     let _ = writeln!(out, "  sessions           {sessions} recorded locally");
     let recent = store.sessions(&SessionFilter { limit: Some(5), ..SessionFilter::default() }).unwrap_or_default();
     for s in recent {

@@ -9,6 +9,7 @@ mod input;
 
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use serde_json::{Map, Value, json};
@@ -52,10 +53,10 @@ impl HookKind {
 }
 
 /// Runs one hook. Never panics, never prints, always returns (the caller exits 0).
-pub fn run(kind: HookKind) {
+pub fn run(kind: HookKind, started: Instant) {
     panic::set_hook(Box::new(|_| {}));
     let data_dir = paths::data_dir();
-    let outcome = panic::catch_unwind(AssertUnwindSafe(|| run_inner(kind, &data_dir)));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| run_inner(kind, &data_dir, started)));
     let failure = match outcome {
         Ok(Ok(())) => return,
         Ok(Err(e)) => format!("{kind:?} hook failed: {e:#}"),
@@ -79,7 +80,7 @@ pub fn log_bad_invocation(message: &str) {
     Log::new(&paths::data_dir(), &redactor).error(&format!("hook called with bad arguments: {first_line}"));
 }
 
-fn run_inner(kind: HookKind, data_dir: &Path) -> Result<()> {
+fn run_inner(kind: HookKind, data_dir: &Path, started: Instant) -> Result<()> {
     let raw = input::read_stdin().context("cannot read stdin")?;
     let config = Config::load();
     let (redactor, _pattern_problems) = Redactor::new(&config.redact_patterns, &config.redact_allowlist);
@@ -103,6 +104,9 @@ fn run_inner(kind: HookKind, data_dir: &Path) -> Result<()> {
     }
     store.record(&event, input.str("transcript_path"), now)?;
     uploader::wake(data_dir, &mut store, &config, &log);
+    // The hook's own cost, for `status`: everything above, process start to here.
+    let micros = started.elapsed().as_micros() as i64;
+    store.record_hook_time(kind.event_type().as_str(), micros, now)?;
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! Claude Code sessions writing at once. It is the embedded default — with no backend the
 //! product still keeps every session — and the outbox the uploader drains.
 
+mod hygiene;
 mod outbox;
 mod schema;
 mod session_facts;

@@ -49,4 +49,13 @@ pub const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     );
     "#,
+    // 2: each hook's own wall time, so `status` can show what the plugin costs.
+    r#"
+    CREATE TABLE hook_timings (
+        at     INTEGER NOT NULL,
+        hook   TEXT NOT NULL,
+        micros INTEGER NOT NULL
+    );
+    CREATE INDEX hook_timings_by_at ON hook_timings(at);
+    "#,
 ];
