@@ -234,6 +234,18 @@ fn server_errors_are_retried_and_a_bad_request_parks_only_its_event() {
     assert!(out.contains("1 event(s) parked"), "{out}");
     assert_eq!(sb.outbox("os-5"), [("session_start".to_string(), "parked".to_string()), ("message".to_string(), "delivered".to_string())]);
     assert_eq!(fake.session("os-5").unwrap()["title"], "second session");
+
+    // A 500 that is a validation error is that event's fault: parked, the queue goes on.
+    fake.fault_with("/sync/message", 500, 1, "Error: ArgumentValidationError: Object contains extra field `x`");
+    item(&sb, "os-5", t + 2, json!({ "role": "assistant", "kind": "text", "text": "first", "uuid": "a8" }));
+    item(&sb, "os-5", t + 3, json!({ "role": "assistant", "kind": "text", "text": "second", "uuid": "a9" }));
+    let out = sync_now(&sb);
+    assert!(out.contains("event(s) parked"), "{out}");
+    let states: Vec<String> = sb.outbox("os-5").into_iter().map(|(_, s)| s).collect();
+    // (sync-now retried the earlier rejection: it went through this time.)
+    assert_eq!(states, ["delivered", "delivered", "parked", "delivered"]);
+    let texts: Vec<Value> = fake.messages("os-5").iter().map(|m| m["textContent"].clone()).collect();
+    assert_eq!(texts, [json!("second session"), json!("second")]);
 }
 
 #[test]

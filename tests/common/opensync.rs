@@ -82,7 +82,12 @@ impl FakeOpenSync {
 
     /// The next `times` requests to `path` get `status`.
     pub fn fault(&self, path: &str, status: u16, times: u32) {
-        let body = serde_json::json!({ "path": path, "status": status, "times": times });
+        self.fault_with(path, status, times, "injected fault");
+    }
+
+    /// Same, answering `{"error": error}`.
+    pub fn fault_with(&self, path: &str, status: u16, times: u32, error: &str) {
+        let body = serde_json::json!({ "path": path, "status": status, "times": times, "error": error });
         let r = Self::client().post(format!("{}/_test/fault", self.url)).json(&body).send().unwrap();
         assert!(r.status().is_success());
     }

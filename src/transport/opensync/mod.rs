@@ -16,9 +16,9 @@
 //! projectPath, tokens within 10 s of the previous write is dropped, cost and duration with it)
 //! — the final update of an ended session waits the window out when it could be dropped;
 //! message re-sends carry full parts (a later re-send replaces them all); 401 parks everything
-//! and stops delivery, 400 parks the event, 5xx is retried with backoff (a 500 that persists
-//! on one event is that event's fault — OpenSync answers validation errors with 500 — and parks
-//! it so it cannot block the queue); `/sync/batch` is never used (its update path drops parts).
+//! and stops delivery, 400 parks the event, 5xx is retried with backoff — except a 500 whose
+//! text is a validation error (OpenSync answers those with 500 too): that event is parked so it
+//! cannot block the queue; `/sync/batch` is never used (its update path drops parts).
 
 mod mapping;
 
@@ -43,8 +43,10 @@ const SESSION_WINDOW: Duration = Duration::from_secs(10);
 /// Added to the window: our record of a write is taken after the reply, so it is already later
 /// than the server's; this covers timer granularity.
 const WINDOW_MARGIN: Duration = Duration::from_millis(250);
-/// After this many failed attempts, a 500 on the same event is taken as a rejection of it.
-const POISON_ATTEMPTS: i64 = 5;
+/// OpenSync answers argument validation failures (wrong type, `null`, an extra key in a part)
+/// and unparsable bodies with 500 too; these texts say the event itself is at fault, so a
+/// retry cannot help and it is parked instead of blocking the queue behind it.
+const REJECTION_MARKERS: &[&str] = &["ArgumentValidationError", "does not match validator", "SyntaxError"];
 
 pub struct OpenSync {
     http: Client,
@@ -137,8 +139,7 @@ impl OpenSync {
             .map_err(|e| SendError::Transient { message: format!("cannot read the local store: {e:#}"), retry_after: None })
     }
 
-    /// One POST; `attempts` is how often this event failed before (see POISON_ATTEMPTS).
-    fn post(&mut self, path: &str, body: &Value, session_id: &str, attempts: i64) -> Result<(), Failure> {
+    fn post(&mut self, path: &str, body: &Value, session_id: &str) -> Result<(), Failure> {
         let request = self.authorized(self.http.post(format!("{}{path}", self.site))).json(body);
         let response = request
             .send()
@@ -176,7 +177,7 @@ impl OpenSync {
                 "{what} — no OpenSync HTTP actions at {}: use the deployment's .convex.site URL (self-hosted: the HTTP actions port, usually 3211)",
                 self.site
             ))),
-            500 if attempts >= POISON_ATTEMPTS => Failure::Event(format!("{what} (after {attempts} attempts)")),
+            500 if REJECTION_MARKERS.iter().any(|m| error.contains(m)) => Failure::Event(what),
             408 | 425 | 429 | 500..=599 => Failure::All(SendError::Transient { message: what, retry_after }),
             _ => Failure::Event(what),
         })
@@ -206,7 +207,7 @@ impl OpenSync {
                 }
             }
         }
-        self.post("/sync/session", &body, session, event.attempts)?;
+        self.post("/sync/session", &body, session)?;
         self.sent.insert(session.clone(), body);
         Ok(EventOutcome::Recorded)
     }
@@ -217,10 +218,10 @@ impl OpenSync {
         };
         if !self.sent.contains_key(&event.session_id) {
             let body = mapping::session_body(&event.session_id, facts);
-            self.post("/sync/session", &body, &event.session_id, event.attempts)?;
+            self.post("/sync/session", &body, &event.session_id)?;
             self.sent.insert(event.session_id.clone(), body);
         }
-        self.post("/sync/message", &body, &event.session_id, event.attempts)?;
+        self.post("/sync/message", &body, &event.session_id)?;
         Ok(EventOutcome::Recorded)
     }
 }
