@@ -218,7 +218,12 @@ impl OpenSync {
         };
         if !self.sent.contains_key(&event.session_id) {
             let body = mapping::session_body(&event.session_id, facts);
-            self.post("/sync/session", &body, &event.session_id)?;
+            match self.post("/sync/session", &body, &event.session_id) {
+                // A session write refused for its content must not hold the message back: the
+                // message auto-creates the session, and the session's own event is parked.
+                Ok(()) | Err(Failure::Event(_)) => {}
+                Err(all) => return Err(all),
+            }
             self.sent.insert(event.session_id.clone(), body);
         }
         self.post("/sync/message", &body, &event.session_id)?;
