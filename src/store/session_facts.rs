@@ -64,23 +64,33 @@ impl Store {
             .optional()?
             .is_some_and(|t| t == "session_end");
 
-        // A prompt from the hook (`detail.prompt.text`) or from the transcript (a user message).
+        // A prompt from the hook (`detail.prompt.text`) or from the transcript (a user message):
+        // the first few of each in queue order (an index scan that stops early), then the
+        // earliest non-empty one in time.
         let mut stmt = self.conn.prepare_cached(
-            "SELECT COALESCE(json_extract(payload, '$.detail.prompt.text'), json_extract(payload, '$.detail.text'))
-             FROM outbox
-             WHERE session_id = ?1
-               AND (event_type = 'user_prompt'
-                    OR (event_type = 'message' AND json_extract(payload, '$.detail.role') = 'user'
-                        AND json_extract(payload, '$.detail.kind') IN ('prompt', 'text')))
-             ORDER BY timestamp, seq LIMIT ?2",
+            "SELECT timestamp, seq, text FROM (
+                 SELECT timestamp, seq, json_extract(payload, '$.detail.prompt.text') AS text FROM outbox
+                 WHERE session_id = ?1 AND event_type = 'user_prompt' ORDER BY seq LIMIT ?2)
+             UNION ALL
+             SELECT timestamp, seq, text FROM (
+                 SELECT timestamp, seq, json_extract(payload, '$.detail.text') AS text FROM outbox
+                 WHERE session_id = ?1 AND event_type = 'message'
+                   AND json_extract(payload, '$.detail.role') = 'user'
+                   AND json_extract(payload, '$.detail.kind') IN ('prompt', 'text')
+                 ORDER BY seq LIMIT ?2)",
         )?;
-        let prompts = stmt.query_map(params![session_id, PROMPT_CANDIDATES as i64], |r| r.get::<_, Option<String>>(0))?;
-        for prompt in prompts {
-            if let Some(text) = prompt?.filter(|t| !t.trim().is_empty()) {
-                facts.first_prompt = Some(text);
-                break;
+        let candidates = stmt.query_map(params![session_id, PROMPT_CANDIDATES as i64], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?))
+        })?;
+        let mut earliest: Option<(i64, i64, String)> = None;
+        for candidate in candidates {
+            let (ts, seq, text) = candidate?;
+            let Some(text) = text.filter(|t| !t.trim().is_empty()) else { continue };
+            if earliest.as_ref().is_none_or(|(t, s, _)| (ts, seq) < (*t, *s)) {
+                earliest = Some((ts, seq, text));
             }
         }
+        facts.first_prompt = earliest.map(|(_, _, text)| text);
 
         facts.project_name = self.latest_text(session_id, "json_extract(payload, '$.projectName')")?;
         facts.working_directory = self.latest_text(session_id, "json_extract(payload, '$.workingDirectory')")?;
