@@ -119,18 +119,11 @@ impl<'a> Item<'a> {
         if let Some(id) = self.str("id") {
             return Some(id.to_string());
         }
-        let tool_use = self.str("toolUseId");
-        if self.is_tool_call() {
-            if let Some(t) = tool_use {
-                return Some(t.to_string());
-            }
+        match self.str("toolUseId") {
+            Some(t) if self.is_tool_call() => Some(t.to_string()),
+            Some(t) if self.is_tool_result() => Some(format!("{t}:result")),
+            _ => self.str("uuid").map(str::to_string),
         }
-        if self.is_tool_result() {
-            if let Some(t) = tool_use {
-                return Some(format!("{t}:result"));
-            }
-        }
-        self.str("uuid").map(str::to_string)
     }
 }
 
@@ -196,10 +189,10 @@ pub fn message_body(event: &OutboxEvent) -> Option<Value> {
     if let Some(t) = text_content {
         body.insert("textContent".into(), t.into());
     }
-    if role == "assistant" {
-        if let Some(model) = item.str("model").filter(|m| *m != "<synthetic>") {
-            body.insert("model".into(), model.into());
-        }
+    if role == "assistant"
+        && let Some(model) = item.str("model").filter(|m| *m != "<synthetic>")
+    {
+        body.insert("model".into(), model.into());
     }
     body.insert("source".into(), SOURCE.into());
     body.insert("createdAt".into(), event.timestamp.into());

@@ -80,10 +80,10 @@ pub fn site_url(url: &str) -> String {
     let trimmed = url.trim().trim_end_matches('/');
     match reqwest::Url::parse(trimmed) {
         Ok(mut parsed) => {
-            if let Some(host) = parsed.host_str().map(str::to_string) {
-                if let Some(name) = host.strip_suffix(".convex.cloud") {
-                    let _ = parsed.set_host(Some(&format!("{name}.convex.site")));
-                }
+            if let Some(host) = parsed.host_str().map(str::to_string)
+                && let Some(name) = host.strip_suffix(".convex.cloud")
+            {
+                let _ = parsed.set_host(Some(&format!("{name}.convex.site")));
             }
             parsed.as_str().trim_end_matches('/').to_string()
         }
