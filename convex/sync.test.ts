@@ -338,6 +338,8 @@ describe("API key", () => {
     expect(await t.mutation(api.sync.recordEvents, { apiKey: KEY, events: [event("e2", "message", 2)] })).toEqual({
       results: [{ eventId: "e2", status: "recorded" }],
     });
+    // The key is checked, never stored.
+    expect(JSON.stringify(await tables(t))).not.toContain(KEY);
   });
 
   test("without CLAUDE_SYNC_API_KEY any key, or none, is accepted", async () => {

@@ -15,6 +15,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { convexTest } from "convex-test";
 import { makeFunctionReference } from "convex/server";
 import { convexToJson, jsonToConvex } from "convex/values";
+import { installIndexAccelerator } from "./index-accelerator.mjs";
 
 const CONVEX_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../convex");
 
@@ -39,7 +40,10 @@ const UDF_TYPE_NAME = { query: "Query", mutation: "Mutation", action: "Action" }
 function convexModules() {
   const modules = {};
   const add = (file) => {
-    modules[path.join(CONVEX_DIR, file)] = () => import(pathToFileURL(path.join(CONVEX_DIR, file)).href);
+    // Memoized: convex-test loads the module on every call, and each dynamic
+    // import() would cross the module-hook thread again.
+    let loaded;
+    modules[path.join(CONVEX_DIR, file)] = () => (loaded ??= import(pathToFileURL(path.join(CONVEX_DIR, file)).href));
   };
   for (const name of readdirSync(CONVEX_DIR)) {
     // Function modules, by the bundler's rule: one dot, no test files.
@@ -91,8 +95,10 @@ function thrownToEnvelope(e) {
  * options.withoutRecordEvents: answer for `sync:recordEvents` as a deployment
  *   that predates it does (the "could not find public function" error).
  * options.apiKey: initial value of CLAUDE_SYNC_API_KEY (undefined = unset).
+ * options.indexAccelerator: false serves with convex-test's table scans.
  */
 export async function createBackendServer(options = {}) {
+  if (options.indexAccelerator !== false) await installIndexAccelerator();
   const schema = (await import(pathToFileURL(path.join(CONVEX_DIR, "schema.ts")).href)).default;
   const modules = convexModules();
   const hidden = new Set(options.withoutRecordEvents ? ["sync:recordEvents"] : []);

@@ -296,3 +296,59 @@ test("the server stops when its stdin closes", async () => {
   const { code } = await b.stop();
   assert.equal(code, 0);
 });
+
+test("the index accelerator answers and stores exactly what plain convex-test does", async () => {
+  // A seeded mixed workload: batches and single calls, re-sends, events out
+  // of order across sessions and projects, and reads through every index.
+  let seed = 42;
+  const rand = (n) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const types = ["session_start", "user_prompt", "tool_use", "tool_failure", "message", "response_complete", "session_end"];
+  const pool = Array.from({ length: 400 }, (_, i) => {
+    const type = types[rand(types.length)];
+    const payload = { projectName: `p${rand(3)}`, gitBranch: `b${rand(4)}` };
+    if (type === "session_end") Object.assign(payload, { messageCount: rand(100), tokenUsage: { input: rand(1000), output: rand(1000) } });
+    return ev(`w${i}`, type, rand(100_000), `s${rand(9)}`, payload);
+  });
+  const steps = [];
+  for (let i = 0; i < 120; i++) {
+    const pick = () => pool[rand(pool.length)];
+    if (rand(2) === 0) steps.push(["mutation", "sync:recordEvents", { events: Array.from({ length: 1 + rand(12) }, pick) }]);
+    else steps.push(["mutation", "sync:recordEvent", pick()]);
+    if (i % 10 === 9) {
+      steps.push(["query", "sync:sessionsBySource", { source: "claude-code" }]);
+      steps.push(["query", "sync:sessionsByProject", { projectName: `p${rand(3)}` }]);
+      steps.push(["query", "sync:getSession", { sessionId: `s${rand(9)}` }]);
+      steps.push(["query", "sync:sessionEvents", { sessionId: `s${rand(9)}`, paginationOpts: { numItems: 5, cursor: null } }]);
+    }
+  }
+  // Creation times differ between two servers (wall clock); so do the cursors
+  // that hold them: [index values..., _creationTime, _id].
+  const withoutCreationTime = (value) =>
+    JSON.parse(JSON.stringify(value), (k, v) => {
+      if (k === "_creationTime") return undefined;
+      if (k === "continueCursor" && typeof v === "string" && v.startsWith("[")) {
+        const parts = JSON.parse(v);
+        return parts.filter((_, i) => i !== parts.length - 2);
+      }
+      return v;
+    });
+
+  const [fast, plain] = await Promise.all([startBackend(), startBackend({ args: ["--no-index-accelerator"] })]);
+  try {
+    for (const [kind, fn, args] of steps) {
+      const [a, b] = await Promise.all([fast.call(kind, fn, args), plain.call(kind, fn, args)]);
+      assert.equal(a.body.status, "success", JSON.stringify(a.body));
+      assert.deepEqual(withoutCreationTime(a.body), withoutCreationTime(b.body), `${fn} ${JSON.stringify(args).slice(0, 200)}`);
+    }
+    for (const table of ["sessions", "events"]) {
+      const [a, b] = await Promise.all([fast.test(`tables/${table}`), plain.test(`tables/${table}`)]);
+      assert.ok(a.length > 0);
+      assert.deepEqual(withoutCreationTime(a), withoutCreationTime(b));
+    }
+  } finally {
+    await Promise.all([fast.stop(), plain.stop()]);
+  }
+});
