@@ -306,3 +306,48 @@ fn status_and_login_check_the_key_with_an_authenticated_call() {
     let status = String::from_utf8(sb.run(&["status"]).stdout).unwrap();
     assert!(status.contains("set in env CLAUDE_SYNC_PROTOCOL"), "{status}");
 }
+
+/// The fake is only worth its tests if it is as strict as OpenSync: these are the quirks the
+/// transport must work around (backend-protocols.md part 2), checked on the fake directly.
+#[test]
+fn the_fake_is_as_strict_as_opensync() {
+    let fake = FakeOpenSync::start(FakeOptions { keys: &[KEY, "osk_second_user_key_0000000000000000"], ..Default::default() });
+    let http = reqwest::blocking::Client::new();
+    let post = |path: &str, key: Option<&str>, body: Value| {
+        let mut r = http.post(format!("{}{path}", fake.url)).json(&body);
+        if let Some(k) = key {
+            r = r.bearer_auth(k);
+        }
+        let r = r.send().unwrap();
+        (r.status().as_u16(), r.json::<Value>().unwrap_or(Value::Null))
+    };
+    let msg = |external: &str, extra: Value| {
+        let mut m = json!({ "sessionExternalId": "q-1", "externalId": external, "role": "user" });
+        m.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        m
+    };
+    // Auth: no header, an unknown key, an untrimmed key; /health checks nothing.
+    assert_eq!(post("/sync/session", None, json!({ "externalId": "q-1" })).0, 401);
+    assert_eq!(post("/sync/session", Some("osk_unknown"), json!({ "externalId": "q-1" })).1["error"], "Invalid API key");
+    assert_eq!(post("/sync/session", Some(&format!("{KEY} ")), json!({ "externalId": "q-1" })).0, 401);
+    assert_eq!(http.get(format!("{}/health", fake.url)).send().unwrap().status().as_u16(), 200);
+    // Session: id required (400); null and wrong types are 500.
+    assert_eq!(post("/sync/session", Some(KEY), json!({ "title": "x" })).0, 400);
+    assert_eq!(post("/sync/session", Some(KEY), json!({ "externalId": "q-1", "title": null })).0, 500);
+    assert_eq!(post("/sync/session", Some(KEY), json!({ "externalId": "q-1", "cost": "1" })).0, 500);
+    // Message: strict parts, bad role, null field → 500; a missing session is auto-created.
+    let bad_part = msg("q-1:m0", json!({ "parts": [{ "type": "text", "content": "x", "order": 0 }] }));
+    assert_eq!(post("/sync/message", Some(KEY), bad_part).0, 500);
+    assert_eq!(post("/sync/message", Some(KEY), msg("q-1:m0", json!({ "role": "human" }))).0, 500);
+    assert_eq!(post("/sync/message", Some(KEY), msg("q-1:m0", json!({ "textContent": null }))).0, 500);
+    assert_eq!(post("/sync/message", Some(KEY), msg("q-1:m1", json!({ "promptTokens": 5, "parts": [] }))).0, 200);
+    let auto = fake.session("q-1").unwrap();
+    assert_eq!((auto["source"].as_str(), auto["autoCreated"].as_bool(), auto["promptTokens"].as_i64()), (Some("opencode"), Some(true), Some(5)));
+    // The message key is global: another user's write with the same key lands on this message.
+    let other = "osk_second_user_key_0000000000000000";
+    post("/sync/message", Some(other), msg("q-1:m1", json!({ "textContent": "hijacked" })));
+    assert_eq!(fake.messages("q-1")[0]["noops"], 1, "inside the 5 s window: a no-op");
+    // The session window: a cost-only change right after a write is dropped.
+    assert_eq!(post("/sync/session", Some(KEY), json!({ "externalId": "q-1", "cost": 2.5 })).0, 200);
+    assert_eq!(fake.session("q-1").unwrap()["cost"], 0);
+}
