@@ -2,9 +2,11 @@
 //! what the dashboard would show — title, tokens, cost, ordered messages, no secret — and the
 //! backend's quirks: auth errors, 500s, the no-op windows, idempotent re-sends.
 //!
-//! Transcript items are queued straight into the outbox, as the transcript wiring queues them
-//! (`message` events with `payload.detail` = {role, kind, text, toolName, toolInput, toolUseId,
-//! outcome, model, uuid} and original timestamps; the session summary on `session_end`).
+//! Transcript items are queued straight into the outbox the way the transcript wiring
+//! (src/ingest.rs on the transcript branch) queues them: `message` events keyed `msg:<item id>`,
+//! `payload.detail` = the item without id/sessionId/timestampMs/model ({role, kind, text,
+//! toolName, toolInput, toolUseId, outcome, resultChars, …}), `payload.model` = the item's model,
+//! original timestamps; the session summary on `session_end`.
 
 mod common;
 
@@ -56,10 +58,21 @@ fn queue(sb: &Sandbox, session: &str, event_id: &str, event_type: &str, timestam
     .unwrap();
 }
 
-fn item(sb: &Sandbox, session: &str, ts: i64, detail: Value) {
-    let id = detail["uuid"].as_str().or(detail["toolUseId"].as_str()).unwrap();
-    let suffix = if detail["kind"] == "tool_result" { ":result" } else { "" };
-    queue(sb, session, &format!("{session}:msg:{id}{suffix}"), "message", ts, json!({ "detail": detail }));
+/// A transcript item: `uuid` (the item id of text items) and `model` move out of the detail.
+fn item(sb: &Sandbox, session: &str, ts: i64, mut detail: Value) {
+    let fields = detail.as_object_mut().unwrap();
+    let uuid = fields.remove("uuid");
+    let model = fields.remove("model");
+    let id = match (fields.get("kind").and_then(Value::as_str), fields.get("toolUseId").and_then(Value::as_str)) {
+        (Some("tool_use"), Some(t)) => t.to_string(),
+        (Some("tool_result"), Some(t)) => format!("{t}:result"),
+        _ => uuid.unwrap().as_str().unwrap().to_string(),
+    };
+    let mut payload = json!({ "detail": detail });
+    if let Some(m) = model {
+        payload["model"] = m;
+    }
+    queue(sb, session, &format!("msg:{id}"), "message", ts, payload);
 }
 
 fn summary(input: u64, output: u64, cost: f64, duration_ms: i64) -> Value {
@@ -103,7 +116,7 @@ fn run_session(sb: &Sandbox, session: &str) {
     item(sb, session, t0 + 100, json!({ "role": "user", "kind": "prompt", "text": redacted, "uuid": "u1" }));
     item(sb, session, t0 + 200, json!({ "role": "assistant", "kind": "text", "text": "Let me look.", "uuid": "a1", "model": "claude-opus-5-5" }));
     item(sb, session, t0 + 300, json!({
-        "role": "assistant", "kind": "tool_call", "toolName": "Bash", "toolInput": { "command": "ls" },
+        "role": "assistant", "kind": "tool_use", "toolName": "Bash", "toolInput": { "command": "ls" },
         "toolUseId": "toolu_01", "uuid": "a2", "model": "claude-opus-5-5",
     }));
     item(sb, session, t0 + 400, json!({ "role": "user", "kind": "tool_result", "toolUseId": "toolu_01", "outcome": "ok", "resultChars": 3, "uuid": "u2" }));
@@ -142,6 +155,8 @@ fn a_session_reaches_the_dashboard_complete_ordered_and_without_secrets() {
     assert!(created.windows(2).all(|w| w[0] < w[1]), "original createdAt in order: {created:?}");
     let roles: Vec<&str> = messages.iter().map(|m| m["role"].as_str().unwrap()).collect();
     assert_eq!(roles, ["user", "assistant", "assistant", "tool", "assistant"]);
+    assert_eq!(messages[1]["model"], "claude-opus-5-5");
+    assert_eq!(messages[0]["parts"], json!([{ "type": "text", "content": "Fix the login bug, my token is [REDACTED:github-token]" }]));
     assert_eq!(messages[2]["parts"], json!([{ "type": "tool-call", "content": { "name": "Bash", "args": { "command": "ls" } } }]));
     assert_eq!(messages[3]["parts"][0]["type"], "tool-result");
     assert_eq!(messages[4]["parts"], json!([{ "type": "text", "content": "Fixed." }]));

@@ -22,7 +22,8 @@ pub struct SessionFacts {
     pub working_directory: Option<String>,
     /// The latest model named by an event or an assistant message (`<synthetic>` skipped).
     pub model: Option<String>,
-    /// The latest totals a payload carried (the transcript summary); figures are absolute.
+    /// The session's totals, absolute: the session row's transcript figures when it has any
+    /// (kept current at every `stop`), else the latest a payload carried (the summary).
     pub token_usage: Option<TokenUsage>,
     pub cost: Option<f64>,
     pub duration_ms: Option<i64>,
@@ -116,6 +117,28 @@ impl Store {
             rusqlite::types::Value::Real(f) => Some(f as i64),
             _ => None,
         });
+
+        // The transcript's exact figures on the session row are newer than any payload while
+        // the session runs (only `session_end` carries a summary).
+        let row = self
+            .conn
+            .prepare_cached(
+                "SELECT input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd
+                 FROM sessions WHERE session_id = ?1",
+            )?
+            .query_row([session_id], |r| {
+                let n = |i: usize| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
+                Ok((TokenUsage { input: n(0)?, output: n(1)?, cache_creation: Some(n(2)?), cache_read: Some(n(3)?) }, r.get::<_, Option<f64>>(4)?))
+            })
+            .optional()?;
+        if let Some((usage, cost)) = row {
+            if usage.input + usage.output > 0 {
+                facts.token_usage = Some(usage);
+            }
+            if cost.is_some() {
+                facts.cost = cost;
+            }
+        }
         Ok(facts)
     }
 
@@ -212,5 +235,10 @@ mod tests {
         record(&mut store, "k", EventType::SessionStart, 7_000, Payload::default());
         assert!(!store.session_facts("s1").unwrap().ended, "a resumed session is open again");
         assert_eq!(store.session_facts("other").unwrap(), SessionFacts::default());
+
+        // Figures the transcript put on the session row win: they are kept current.
+        store.conn.execute("UPDATE sessions SET input_tokens = 500, output_tokens = 60, cost_usd = 2.5 WHERE session_id = 's1'", []).unwrap();
+        let facts = store.session_facts("s1").unwrap();
+        assert_eq!((facts.token_usage.unwrap().input, facts.cost), (500, Some(2.5)));
     }
 }

@@ -115,10 +115,7 @@ impl<'a> Item<'a> {
 
     /// Stable within the session: the tool_use id for calls (`<id>:result` for their results),
     /// the transcript line's uuid otherwise.
-    fn id(&self) -> Option<String> {
-        if let Some(id) = self.str("id") {
-            return Some(id.to_string());
-        }
+    fn id_from_fields(&self) -> Option<String> {
         match self.str("toolUseId") {
             Some(t) if self.is_tool_call() => Some(t.to_string()),
             Some(t) if self.is_tool_result() => Some(format!("{t}:result")),
@@ -133,7 +130,14 @@ pub fn message_body(event: &OutboxEvent) -> Option<Value> {
     let payload: Value = serde_json::from_str(&event.payload).ok()?;
     let detail = payload.get("detail")?.as_object()?;
     let item = Item { detail };
-    let item_id = item.id().unwrap_or_else(|| event.event_id.clone());
+    // The transcript engine's item id: in the detail, or as the event id `msg:<item id>` (the
+    // transcript wiring's key); else derived from the item's fields.
+    let item_id = item
+        .str("id")
+        .or_else(|| event.event_id.strip_prefix("msg:"))
+        .map(str::to_string)
+        .or_else(|| item.id_from_fields())
+        .unwrap_or_else(|| event.event_id.clone());
     // The message key is global across every OpenSync user: the session id makes it unique.
     let external_id = if item_id.starts_with(&event.session_id) {
         item_id
@@ -189,8 +193,9 @@ pub fn message_body(event: &OutboxEvent) -> Option<Value> {
     if let Some(t) = text_content {
         body.insert("textContent".into(), t.into());
     }
+    let model = payload.get("model").and_then(Value::as_str).or_else(|| item.str("model"));
     if role == "assistant"
-        && let Some(model) = item.str("model").filter(|m| *m != "<synthetic>")
+        && let Some(model) = model.filter(|m| !m.is_empty() && *m != "<synthetic>")
     {
         body.insert("model".into(), model.into());
     }
@@ -370,6 +375,34 @@ mod tests {
         assert_eq!(body["parts"][0], json!({ "type": "text", "content": "Let me look." }));
         assert_eq!(body["parts"][1]["type"], "tool-call");
         assert_eq!(body["parts"][1]["content"]["args"], json!({}));
+    }
+
+    #[test]
+    fn the_transcript_wirings_shape_keys_by_event_id_and_takes_the_model_from_the_payload() {
+        // As src/ingest.rs queues an item: event id `msg:<item id>`, the item serialized without
+        // id/sessionId/timestampMs/model, the model in the payload beside session metadata.
+        let text = OutboxEvent {
+            event_id: "msg:1b2c-uuid#1".into(),
+            payload: json!({
+                "projectName": "app",
+                "model": "claude-sonnet-5-5",
+                "detail": { "role": "assistant", "kind": "text", "text": "Done.", "messageId": "msg_01", "usage": { "input": 3, "output": 9 } }
+            })
+            .to_string(),
+            ..event(json!({}))
+        };
+        let body = message_body(&text).unwrap();
+        assert_eq!(body["externalId"], "s-1:1b2c-uuid#1");
+        assert_eq!(body["model"], "claude-sonnet-5-5");
+        assert_eq!(body["parts"], json!([{ "type": "text", "content": "Done." }]));
+        let result = OutboxEvent {
+            event_id: "msg:toolu_7:result".into(),
+            payload: json!({ "detail": { "role": "user", "kind": "tool_result", "toolUseId": "toolu_7", "outcome": "error", "resultChars": 12, "text": "No such file" } }).to_string(),
+            ..event(json!({}))
+        };
+        let body = message_body(&result).unwrap();
+        assert_eq!(body["externalId"], "s-1:toolu_7:result");
+        assert_eq!(body["parts"][0]["content"]["result"], "Error: No such file");
     }
 
     #[test]
