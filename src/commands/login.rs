@@ -45,7 +45,10 @@ pub fn run(ctx: &Context, url: Option<String>, key_stdin: bool, no_key: bool, fo
         Protocol::OpenSync => "OpenSync",
         _ => "record-event",
     };
-    let reason = if protocol.is_some() { "given with --protocol".to_string() } else { connection.choice.reason.clone() };
+    let reason = match protocol {
+        Some(p) if p != Protocol::Auto => "given with --protocol".to_string(),
+        _ => connection.choice.reason.clone(),
+    };
     println!("Protocol: {chosen} ({reason})");
     println!("Connection test: {}", ctx.redactor.redact(&check.summary));
     let ok = check.reachable && check.key_accepted != Some(false);
