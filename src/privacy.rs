@@ -214,7 +214,7 @@ mod tests {
     fn clip_redacts_before_cutting_so_no_half_secret_survives() {
         let (r, _) = Redactor::new(&[], &[]);
         let p = privacy(&r);
-        let text = format!("{} AKIAIOSFODNN7EXAMPLE and more", "x".repeat(14));
+        let text = format!("{} AKIAQ7XN3VBTR5KLM2PW and more", "x".repeat(14));
         let out = p.clip(&text, 20);
         assert!(!out.contains("AKIA"), "{out}");
         assert!(out.starts_with("xxxxxxxxxxxxxx [RED"), "{out}");
@@ -253,13 +253,13 @@ mod tests {
     fn tool_output_is_outcome_and_lengths_unless_asked() {
         let (r, _) = Redactor::new(&[], &[]);
         let mut p = privacy(&r);
-        let bash = json!({"stdout": "hello ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "stderr": "", "interrupted": false});
+        let bash = json!({"stdout": "hello ghp_R8fK2mQ9xLp4Tt7Vw1Yz3Bc6Dn0Hj5Gs2Ea9", "stderr": "", "interrupted": false});
         let out = p.tool_output("Bash", &bash);
         assert_eq!(out["stdoutLength"], 46);
         assert!(out.get("stdout").is_none());
         p.sync_tool_output = true;
         let out = p.tool_output("Bash", &bash);
-        assert_eq!(out["stdout"], "hello [REDACTED:github-token]");
+        assert_eq!(out["stdout"], "hello [REDACTED:github-pat]");
     }
 
     #[test]

@@ -90,7 +90,7 @@ fn a_session_is_folded_into_one_local_row() {
 #[test]
 fn secrets_reach_neither_the_store_nor_the_log() {
     let sb = Sandbox::new();
-    let aws = "AKIAZ7QWERTYUIOP1234";
+    let aws = "AKIAQ7XN3VBTR5KLM2PW";
     let gh = "ghp_R4nd0mT0k3nV4lu3F0rT3st1ngPurp0s3s00";
     let prompt = json!({"session_id": "leak-1", "cwd": "/w", "hook_event_name": "UserPromptSubmit",
         "prompt": format!("use key {aws} and token {gh} please")});

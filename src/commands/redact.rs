@@ -1,53 +1,141 @@
-//! `claude-code-sync redact [FILE] [--explain]`: the engine from the outside, for users testing
-//! their patterns. Output is byte for byte the input wherever nothing matched (invalid UTF-8
-//! included: only valid text runs are scanned).
+//! `claude-code-sync redact [FILE] [--explain]`: the engine from the outside.
+//!
+//! Users test their `redact_patterns` and `redact_allowlist` with it, and the test suite and the
+//! benchmark check the engine through it. Output is byte for byte the input wherever nothing
+//! matched, invalid UTF-8 included (such bytes pass through untouched).
 
 use std::io::{Read, Write};
 use std::path::Path;
 
-use anyhow::{Context as _, Result};
+use anyhow::Context;
 
-use crate::redact::Redactor;
+use crate::redact::{Finding, Redactor};
 
-pub fn run(file: Option<&Path>, explain: bool, redactor: &Redactor) -> Result<()> {
-    let input = match file {
-        Some(path) => std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+/// Reads `file` (stdin when `None`) and writes it redacted to stdout, or with `explain` lists
+/// what was found (kind, line, column, length) without printing any secret.
+pub fn run(file: Option<&Path>, explain: bool, redactor: &Redactor) -> anyhow::Result<()> {
+    match write_out(file, explain, redactor) {
+        // `claude-code-sync redact big.log | head` is not an error.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+fn write_out(file: Option<&Path>, explain: bool, redactor: &Redactor) -> anyhow::Result<()> {
+    let mut input = Vec::new();
+    match file {
+        Some(p) => {
+            input = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
+        }
         None => {
-            let mut buf = Vec::new();
-            std::io::stdin().read_to_end(&mut buf).context("cannot read stdin")?;
-            buf
+            std::io::stdin()
+                .lock()
+                .read_to_end(&mut input)
+                .context("cannot read stdin")?;
         }
-    };
-    let mut out = std::io::stdout().lock();
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
     if explain {
-        explain_findings(&input, redactor, &mut out)?;
-    } else {
-        for chunk in input.utf8_chunks() {
-            out.write_all(redactor.redact(chunk.valid()).as_bytes())?;
-            out.write_all(chunk.invalid())?;
+        let found = explain_findings(&input, redactor);
+        for f in &found {
+            writeln!(out, "{}:{}\t{}\tlength {}", f.line, f.column, f.kind, f.len)?;
         }
+        writeln!(out, "{} secret(s) found", found.len())?;
+    } else {
+        redact_bytes(&input, redactor, &mut out)?;
     }
     out.flush()?;
     Ok(())
 }
 
-/// One line per finding: where and what, never the secret itself.
-fn explain_findings(input: &[u8], redactor: &Redactor, out: &mut impl Write) -> Result<()> {
-    let mut total = 0;
+/// Redacts each valid UTF-8 run of `input`; bytes that are not UTF-8 are copied as they are.
+pub fn redact_bytes(
+    input: &[u8],
+    redactor: &Redactor,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    if let Ok(text) = std::str::from_utf8(input) {
+        // The common case, and std's validation is faster than walking chunks.
+        return out.write_all(redactor.redact(text).as_bytes());
+    }
+    for chunk in input.utf8_chunks() {
+        out.write_all(redactor.redact(chunk.valid()).as_bytes())?;
+        out.write_all(chunk.invalid())?;
+    }
+    Ok(())
+}
+
+/// A finding located for people: 1-based line, 1-based column in characters, length in bytes.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Located {
+    pub kind: String,
+    pub line: usize,
+    pub column: usize,
+    pub len: usize,
+}
+
+pub fn explain_findings(input: &[u8], redactor: &Redactor) -> Vec<Located> {
+    let mut out = Vec::new();
     let mut offset = 0;
     for chunk in input.utf8_chunks() {
         let text = chunk.valid();
-        for f in redactor.findings(text) {
-            let before = &input[..offset + f.start];
-            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-            let line_start = before.iter().rposition(|&b| b == b'\n').map(|i| i + 1).unwrap_or(0);
-            let column = String::from_utf8_lossy(&input[line_start..offset + f.start]).chars().count() + 1;
-            let chars = text[f.start..f.start + f.len].chars().count();
-            writeln!(out, "line {line}, column {column}: {} ({chars} chars)", f.kind)?;
-            total += 1;
+        for Finding { kind, start, len } in redactor.findings(text) {
+            let abs = offset + start;
+            let before = &input[..abs];
+            let line = before.iter().filter(|c| **c == b'\n').count() + 1;
+            let line_start = before
+                .iter()
+                .rposition(|c| *c == b'\n')
+                .map_or(0, |p| p + 1);
+            let column = String::from_utf8_lossy(&input[line_start..abs])
+                .chars()
+                .count()
+                + 1;
+            out.push(Located {
+                kind,
+                line,
+                column,
+                len,
+            });
         }
         offset += text.len() + chunk.invalid().len();
     }
-    writeln!(out, "{total} finding{}", if total == 1 { "" } else { "s" })?;
-    Ok(())
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_utf8_passes_through_and_secrets_around_it_are_redacted() {
+        let (r, _) = Redactor::new(&[], &[]);
+        let tok = "ghp_R8d2kLmQ9vXw3ZpT7yBn4cFh6JsA1eGu5oKi";
+        let input = [b"\xff\xfe token ".as_slice(), tok.as_bytes(), b" \xc3"].concat();
+        let mut out = Vec::new();
+        redact_bytes(&input, &r, &mut out).unwrap();
+        assert_eq!(out, b"\xff\xfe token [REDACTED:github-pat] \xc3");
+    }
+
+    #[test]
+    fn explain_reports_line_column_and_length() {
+        let (r, _) = Redactor::new(&[], &[]);
+        let text = "first line\n  é GH=ghp_R8d2kLmQ9vXw3ZpT7yBn4cFh6JsA1eGu5oKi\n";
+        let found = explain_findings(text.as_bytes(), &r);
+        assert_eq!(
+            found,
+            vec![Located {
+                kind: "github-pat".into(),
+                line: 2,
+                column: 8,
+                len: 40
+            }]
+        );
+    }
 }

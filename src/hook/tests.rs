@@ -93,12 +93,12 @@ fn subagent_and_end_events_carry_their_fields() {
 #[test]
 fn secrets_in_prompts_and_tool_inputs_are_redacted() {
     let (r, _) = Redactor::new(&[], &[]);
-    let raw = br#"{"session_id":"s","cwd":"/w","prompt":"deploy with AKIAIOSFODNN7EXAMPLE now","tool_name":"Bash","tool_input":{"command":"curl -H 'Authorization: Bearer abcdef0123456789abcdef' x"}}"#;
+    let raw = br#"{"session_id":"s","cwd":"/w","prompt":"deploy with AKIAQ7XN3VBTR5KLM2PW now","tool_name":"Bash","tool_input":{"command":"curl -H 'Authorization: Bearer abcdef0123456789abcdef' x"}}"#;
     let input = HookInput::parse(&read_capped(&raw[..], 1 << 20).unwrap());
     for kind in [HookKind::PromptSubmit, HookKind::PostToolUse] {
         let e = build_event(kind, &input, &privacy(&r), None, 1);
         let text = serde_json::to_string(&e.payload).unwrap();
-        assert!(!text.contains("AKIAIOSFODNN7EXAMPLE"), "{text}");
+        assert!(!text.contains("AKIAQ7XN3VBTR5KLM2PW"), "{text}");
         assert!(!text.contains("abcdef0123456789abcdef"), "{text}");
     }
 }

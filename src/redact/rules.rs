@@ -1,0 +1,1120 @@
+//! The built-in rules, as data: id, kind, keywords, matcher, check.
+//!
+//! A rule's keywords are literals (ASCII case-insensitive) of which every match of its regex
+//! contains at least one; that is what lets the Aho-Corasick prefilter skip the rule. The secret
+//! part of a match is the named groups `s`, `s2`, `s3`, `s4` (whichever took part), else the whole
+//! match; `name` is the matched key name for [`Check::Assignment`]. Regexes are compiled in
+//! byte mode without Unicode classes (`\b`, `\s` are ASCII), on first use, once per process.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{LazyLock, OnceLock};
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input, MatchKind};
+use regex::bytes::{Regex, RegexBuilder};
+
+use super::KindRef;
+use super::checks::{self, Check};
+use super::structured;
+
+pub(super) enum Matcher {
+    Regex(&'static str),
+    /// Structure-aware matchers that a regex cannot express (a Kubernetes Secret's data block).
+    Func(fn(&[u8], &mut Vec<(usize, usize)>)),
+}
+
+pub(super) struct Rule {
+    /// Stable name of the rule (several rules may report one kind); named in test failures.
+    #[allow(dead_code)]
+    pub id: &'static str,
+    pub kind: &'static str,
+    pub keywords: &'static [&'static str],
+    pub matcher: Matcher,
+    pub check: Check,
+    /// One line for the docs' table of kinds.
+    pub about: &'static str,
+}
+
+use Check::*;
+use Matcher::*;
+
+/// Value of `name = value` forms: double quoted (also `\"…\"` inside JSON strings), single
+/// quoted, backquoted, or bare up to whitespace or punctuation.
+macro_rules! value {
+    () => {
+        r#"(?:\\?"(?P<s>(?:[^"\\\r\n]|\\[^"\r\n])+)\\?"|'(?P<s2>[^'\r\n]+)'|`(?P<s3>[^`\r\n]+)`|(?P<s4>(?:[^\s"'`,;&<>()\[\]{}\\=]|\\[^nrt"\\])(?:[^\s"'`,;&<>()\[\]{}\\]|\\[^nrt"\\])*))"#
+    };
+}
+/// Between a key and its value: optional closing quote of the key, then `=`, `:`, `:=` or `=>`.
+macro_rules! sep {
+    () => {
+        r#"(?:\\?["'])?[ \t]*(?::=|=>|=|:)[ \t]*"#
+    };
+}
+/// A private-key body: base64 lines, PEM/PGP headers, literal `\n` escapes; stops at `-----END`.
+macro_rules! key_body {
+    () => {
+        r#"(?P<s>(?:[A-Za-z0-9+/=\s:,.()@_\\]|-[A-Za-z0-9])*)"#
+    };
+}
+
+pub(super) static RULES: &[Rule] = &[
+    // --- Cloud providers -------------------------------------------------------------------
+    Rule {
+        id: "aws-access-key-id",
+        kind: "aws-access-key-id",
+        keywords: &["akia", "asia", "abia", "acca"],
+        matcher: Regex(r"\b(?P<s>(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})\b"),
+        check: Plain,
+        about: "AWS access key id (AKIA…, ASIA…)",
+    },
+    Rule {
+        id: "aws-secret-access-key",
+        kind: "aws-secret-access-key",
+        keywords: &["aws", "secretaccesskey", "secret_access_key"],
+        matcher: Regex(concat!(
+            r"(?i)(?:aws[a-z0-9_.\-]{0,20}(?:secret|sk)[a-z0-9_.\-]{0,20}|secret_?access_?key)",
+            sep!(),
+            r#"\\?["']?(?P<s>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"#
+        )),
+        check: Entropy(3.0),
+        about: "AWS secret access key (40 characters after an aws…secret name)",
+    },
+    Rule {
+        id: "aws-session-token",
+        kind: "aws-session-token",
+        keywords: &[
+            "session_token",
+            "sessiontoken",
+            "security-token",
+            "security_token",
+            "securitytoken",
+        ],
+        matcher: Regex(concat!(
+            r"(?i)(?:aws_?session_?token|sessiontoken|x-amz-security-token|security_?token)",
+            sep!(),
+            r#"\\?["']?(?P<s>[A-Za-z0-9/+=%]{100,})"#
+        )),
+        check: Entropy(3.0),
+        about: "AWS session token (STS)",
+    },
+    Rule {
+        id: "google-api-key",
+        kind: "google-api-key",
+        keywords: &["aiza"],
+        matcher: Regex(r"\b(?P<s>AIza[0-9A-Za-z_\-]{35})"),
+        check: Plain,
+        about: "Google API key (AIza…)",
+    },
+    Rule {
+        id: "google-oauth-client-secret",
+        kind: "google-oauth-client-secret",
+        keywords: &["gocspx-"],
+        matcher: Regex(r"\b(?P<s>GOCSPX-[A-Za-z0-9_\-]{28})"),
+        check: Plain,
+        about: "Google OAuth client secret (GOCSPX-…)",
+    },
+    Rule {
+        id: "google-oauth-token",
+        kind: "google-oauth-token",
+        keywords: &["ya29."],
+        matcher: Regex(r"\b(?P<s>ya29\.[0-9A-Za-z_\-]{20,})"),
+        check: Entropy(3.0),
+        about: "Google OAuth access token (ya29.…)",
+    },
+    Rule {
+        id: "gcp-service-account-key-id",
+        kind: "gcp-service-account-key-id",
+        keywords: &["private_key_id"],
+        matcher: Regex(r#"(?i)\\?"private_key_id\\?"\s*:\s*\\?"(?P<s>[a-f0-9]{40})\\?""#),
+        check: Plain,
+        about: "Google service-account key id (its private_key is a private-key block)",
+    },
+    Rule {
+        id: "azure-storage-key",
+        kind: "azure-storage-key",
+        keywords: &["accountkey=", "sharedaccesskey="],
+        matcher: Regex(r"(?i)(?:AccountKey|SharedAccessKey)=(?P<s>[A-Za-z0-9+/]{30,}={0,2})"),
+        check: Entropy(3.0),
+        about: "Azure storage / Service Bus connection-string key (AccountKey=, SharedAccessKey=)",
+    },
+    Rule {
+        id: "azure-sas-token",
+        kind: "azure-sas-token",
+        keywords: &["sig="],
+        matcher: Regex(r"(?i)[?&]sig=(?P<s>[A-Za-z0-9%+/=]{30,})"),
+        check: Entropy(3.0),
+        about: "Azure SAS signature (…&sig=)",
+    },
+    Rule {
+        id: "azure-client-secret",
+        kind: "azure-client-secret",
+        keywords: &["q~"],
+        matcher: Regex(
+            r"(?:^|[^A-Za-z0-9_~.\-])(?P<s>[A-Za-z0-9_~.\-]{3}[0-9]Q~[A-Za-z0-9_~.\-]{31,34})(?:[^A-Za-z0-9_~.\-]|$)",
+        ),
+        check: Entropy(3.0),
+        about: "Azure AD client secret (…8Q~…)",
+    },
+    Rule {
+        id: "digitalocean-token",
+        kind: "digitalocean-token",
+        keywords: &["dop_v1_", "doo_v1_", "dor_v1_"],
+        matcher: Regex(r"\b(?P<s>do[por]_v1_[a-f0-9]{64})"),
+        check: Plain,
+        about: "DigitalOcean token (dop_v1_…)",
+    },
+    Rule {
+        id: "heroku-api-key",
+        kind: "heroku-api-key",
+        keywords: &["hrku-", "heroku"],
+        matcher: Regex(
+            r"\b(?P<s>HRKU-[A-Za-z0-9_\-]{60,})|(?i:heroku)[^\n]{0,40}?\b(?P<s2>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\b",
+        ),
+        check: Plain,
+        about: "Heroku API key (HRKU-…, or a UUID next to \"heroku\")",
+    },
+    // --- Source hosting and package registries -----------------------------------------------
+    Rule {
+        id: "github-pat",
+        kind: "github-pat",
+        keywords: &["ghp_"],
+        matcher: Regex(r"\b(?P<s>ghp_[A-Za-z0-9]{36,251})"),
+        check: Crc32 { prefix_len: 4 },
+        about: "GitHub personal access token (ghp_)",
+    },
+    Rule {
+        id: "github-oauth-token",
+        kind: "github-oauth-token",
+        keywords: &["gho_"],
+        matcher: Regex(r"\b(?P<s>gho_[A-Za-z0-9]{36,251})"),
+        check: Crc32 { prefix_len: 4 },
+        about: "GitHub OAuth token (gho_)",
+    },
+    Rule {
+        id: "github-user-token",
+        kind: "github-user-token",
+        keywords: &["ghu_"],
+        matcher: Regex(r"\b(?P<s>ghu_[A-Za-z0-9]{36,251})"),
+        check: Crc32 { prefix_len: 4 },
+        about: "GitHub user-to-server token (ghu_)",
+    },
+    Rule {
+        id: "github-app-token",
+        kind: "github-app-token",
+        keywords: &["ghs_"],
+        matcher: Regex(r"\b(?P<s>ghs_[A-Za-z0-9]{36,251})"),
+        check: Crc32 { prefix_len: 4 },
+        about: "GitHub app installation token (ghs_)",
+    },
+    Rule {
+        id: "github-refresh-token",
+        kind: "github-refresh-token",
+        keywords: &["ghr_"],
+        matcher: Regex(r"\b(?P<s>ghr_[A-Za-z0-9]{36,251})"),
+        check: Crc32 { prefix_len: 4 },
+        about: "GitHub refresh token (ghr_)",
+    },
+    Rule {
+        id: "github-fine-grained-pat",
+        kind: "github-fine-grained-pat",
+        keywords: &["github_pat_"],
+        matcher: Regex(r"\b(?P<s>github_pat_[A-Za-z0-9_]{50,255})"),
+        check: Entropy(3.0),
+        about: "GitHub fine-grained token (github_pat_)",
+    },
+    Rule {
+        id: "gitlab-token",
+        kind: "gitlab-token",
+        keywords: &[
+            "glpat-", "gldt-", "glrt-", "glptt-", "glcbt-", "glft-", "glsoat-", "glimt-",
+            "glagent-", "gloas-",
+        ],
+        matcher: Regex(
+            r"\b(?P<s>(?:glpat|gldt|glrt|glptt|glcbt|glft|glsoat|glimt|glagent|gloas)-[A-Za-z0-9_\-]{20,}(?:\.[A-Za-z0-9_\-.]{2,})?)",
+        ),
+        check: Entropy(3.0),
+        about: "GitLab tokens (glpat-, gldt-, glrt-, glptt-, …)",
+    },
+    Rule {
+        id: "npm-token",
+        kind: "npm-token",
+        keywords: &["npm_"],
+        matcher: Regex(r"\b(?P<s>npm_[A-Za-z0-9]{36})"),
+        check: Crc32 { prefix_len: 4 },
+        about: "npm access token (npm_)",
+    },
+    Rule {
+        id: "npmrc-auth",
+        kind: "npmrc-auth",
+        keywords: &["_auth", ":_password"],
+        matcher: Regex(
+            r#"(?i)(?:(?:^|[\s:"'])_auth(?:Token)?|:_password)\s*=\s*"?(?P<s>[^\s"'#;]+)"#,
+        ),
+        check: Plain,
+        about: ".npmrc _authToken / _auth / _password",
+    },
+    Rule {
+        id: "pypi-token",
+        kind: "pypi-token",
+        keywords: &["pypi-ageichlwas5vcmc", "pypi-agendgvzdc5wexbplm9yzw"],
+        matcher: Regex(
+            r"\b(?P<s>pypi-(?:AgEIcHlwaS5vcmc|AgENdGVzdC5weXBpLm9yZw)[A-Za-z0-9_\-]{50,})",
+        ),
+        check: Plain,
+        about: "PyPI upload token (pypi-AgEI…)",
+    },
+    Rule {
+        id: "dockerhub-token",
+        kind: "dockerhub-token",
+        keywords: &["dckr_"],
+        matcher: Regex(r"\b(?P<s>dckr_(?:pat|oat)_[A-Za-z0-9_\-]{27,})"),
+        check: Plain,
+        about: "Docker Hub token (dckr_pat_)",
+    },
+    Rule {
+        id: "docker-config-auth",
+        kind: "docker-config-auth",
+        keywords: &["\"auth\"", "\"identitytoken\"", "\"registrytoken\""],
+        matcher: Regex(
+            r#"(?i)\\?"(?:auth|identitytoken|registrytoken)\\?"\s*:\s*\\?"(?P<s>[A-Za-z0-9+/=_\-.]{8,})\\?""#,
+        ),
+        check: Plain,
+        about: "docker config.json auths (\"auth\", \"identitytoken\")",
+    },
+    Rule {
+        id: "huggingface-token",
+        kind: "huggingface-token",
+        keywords: &["hf_", "api_org_"],
+        matcher: Regex(r"\b(?P<s>(?:hf_|api_org_)[A-Za-z0-9]{34,})"),
+        check: Entropy(3.0),
+        about: "Hugging Face token (hf_)",
+    },
+    // --- Chat, mail, payments, SaaS --------------------------------------------------------
+    Rule {
+        id: "slack-token",
+        kind: "slack-token",
+        keywords: &["xox", "xapp-"],
+        matcher: Regex(r"\b(?P<s>(?:xox[abposre](?:\.[a-z0-9\-]+)?-|xapp-)[A-Za-z0-9\-]{10,})"),
+        check: Entropy(3.0),
+        about: "Slack tokens (xoxb-, xoxp-, xapp-, …)",
+    },
+    Rule {
+        id: "slack-webhook",
+        kind: "slack-webhook",
+        keywords: &["hooks.slack.com"],
+        matcher: Regex(
+            r"(?i)hooks\.slack\.com/(?:services|workflows|triggers)/(?P<s>[A-Za-z0-9+/_\-]{20,})",
+        ),
+        check: Plain,
+        about: "Slack incoming webhook URL (the path after the host)",
+    },
+    Rule {
+        id: "discord-webhook",
+        kind: "discord-webhook",
+        keywords: &["discord"],
+        matcher: Regex(
+            r"(?i)discord(?:app)?\.com/api/webhooks/[0-9]+/(?P<s>[A-Za-z0-9_\-]{60,80})",
+        ),
+        check: Plain,
+        about: "Discord webhook URL token",
+    },
+    Rule {
+        id: "discord-bot-token",
+        kind: "discord-bot-token",
+        keywords: &["discord", "bot"],
+        matcher: Regex(
+            r"(?i:discord|bot)[^\n]{0,60}?\b(?P<s>[MNO][A-Za-z0-9_\-]{23,27}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,40})",
+        ),
+        check: Entropy(3.0),
+        about: "Discord bot token (near \"discord\"/\"bot\")",
+    },
+    Rule {
+        id: "telegram-bot-token",
+        kind: "telegram-bot-token",
+        keywords: &[":aa"],
+        matcher: Regex(r"\b(?P<s>[0-9]{8,10}:AA[A-Za-z0-9_\-]{33,})"),
+        check: Plain,
+        about: "Telegram bot token (123456789:AA…)",
+    },
+    Rule {
+        id: "twilio-api-key",
+        kind: "twilio-api-key",
+        // "sk" and a hex digit: plain "sk" is in every "task" and "ask".
+        keywords: &[
+            "sk0", "sk1", "sk2", "sk3", "sk4", "sk5", "sk6", "sk7", "sk8", "sk9", "ska", "skb",
+            "skc", "skd", "ske", "skf",
+        ],
+        matcher: Regex(r"\b(?P<s>SK[0-9a-fA-F]{32})\b"),
+        check: Entropy(3.0),
+        about: "Twilio API key SID (SK + 32 hex)",
+    },
+    Rule {
+        id: "twilio-auth-token",
+        kind: "twilio-auth-token",
+        keywords: &["twilio"],
+        matcher: Regex(concat!(
+            r"(?i)twilio[a-z0-9_.\-]{0,30}",
+            sep!(),
+            r#"\\?["']?(?P<s>[a-f0-9]{32})\b"#
+        )),
+        check: Entropy(3.0),
+        about: "Twilio auth token (32 hex after a twilio… name)",
+    },
+    Rule {
+        id: "sendgrid-api-key",
+        kind: "sendgrid-api-key",
+        keywords: &["sg."],
+        matcher: Regex(r"\b(?P<s>SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43})"),
+        check: Plain,
+        about: "SendGrid API key (SG.…)",
+    },
+    Rule {
+        id: "mailgun-api-key",
+        kind: "mailgun-api-key",
+        keywords: &["key-", "mailgun"],
+        matcher: Regex(
+            r"\b(?P<s>key-[0-9a-zA-Z]{32})\b|(?i:mailgun)[^\n]{0,40}?\b(?P<s2>[0-9a-f]{32}-[0-9a-f]{8}-[0-9a-f]{8})\b",
+        ),
+        check: Entropy(3.0),
+        about: "Mailgun API key (key-…, or …-xxxxxxxx-xxxxxxxx near \"mailgun\")",
+    },
+    Rule {
+        id: "stripe-key",
+        kind: "stripe-key",
+        keywords: &[
+            "sk_live_", "sk_test_", "rk_live_", "rk_test_", "sk_prod_", "rk_prod_",
+        ],
+        matcher: Regex(r"\b(?P<s>(?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{20,})"),
+        check: Plain,
+        about: "Stripe secret and restricted keys (sk_live_, rk_live_; pk_ keys are public)",
+    },
+    Rule {
+        id: "stripe-webhook-secret",
+        kind: "stripe-webhook-secret",
+        keywords: &["whsec_"],
+        matcher: Regex(r"\b(?P<s>whsec_[A-Za-z0-9+/=]{24,})"),
+        check: Plain,
+        about: "Stripe webhook signing secret (whsec_)",
+    },
+    Rule {
+        id: "shopify-token",
+        kind: "shopify-token",
+        keywords: &["shpat_", "shpca_", "shppa_", "shpss_"],
+        matcher: Regex(r"\b(?P<s>shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32})"),
+        check: Plain,
+        about: "Shopify tokens (shpat_, shpss_, …)",
+    },
+    Rule {
+        id: "square-token",
+        kind: "square-token",
+        keywords: &["eaaa", "sq0atp-", "sq0csp-"],
+        matcher: Regex(r"\b(?P<s>EAAA[A-Za-z0-9_\-]{60}|sq0(?:atp|csp)-[A-Za-z0-9_\-]{22,43})"),
+        check: Entropy(3.0),
+        about: "Square access token / OAuth secret",
+    },
+    Rule {
+        id: "datadog-api-key",
+        kind: "datadog-api-key",
+        keywords: &[
+            "datadog", "dd_api", "dd-api", "dd_app", "dd-app", "ddapi", "ddapp",
+        ],
+        matcher: Regex(concat!(
+            r"(?i)(?:datadog|dd)[_\-]?(?:api|app|application)[_\-]?key",
+            sep!(),
+            r#"\\?["']?(?P<s>[a-f0-9]{32,40})\b"#
+        )),
+        check: Entropy(3.0),
+        about: "Datadog API / application key",
+    },
+    Rule {
+        id: "sentry-dsn",
+        kind: "sentry-dsn",
+        keywords: &["://"],
+        matcher: Regex(
+            r"(?i)\bhttps?://(?P<s>[0-9a-f]{32})(?::(?P<s2>[0-9a-f]{32}))?@[a-z0-9.\-]+(?::[0-9]+)?/[0-9]+",
+        ),
+        check: Plain,
+        about: "Sentry DSN key (https://<key>@…/<project>)",
+    },
+    Rule {
+        id: "sentry-token",
+        kind: "sentry-token",
+        keywords: &["sntry"],
+        matcher: Regex(r"\b(?P<s>sntry[su]_[A-Za-z0-9+/=_]{40,})"),
+        check: Plain,
+        about: "Sentry auth token (sntrys_, sntryu_)",
+    },
+    Rule {
+        id: "doppler-token",
+        kind: "doppler-token",
+        keywords: &["dp."],
+        matcher: Regex(r"\b(?P<s>dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,44})"),
+        check: Plain,
+        about: "Doppler token (dp.pt., dp.st., …)",
+    },
+    Rule {
+        id: "vault-token",
+        kind: "vault-token",
+        keywords: &["hvs.", "hvb.", "hvr."],
+        matcher: Regex(r"\b(?P<s>hv[sbr]\.[A-Za-z0-9_\-]{24,})"),
+        check: Entropy(3.0),
+        about: "HashiCorp Vault token (hvs., hvb.)",
+    },
+    Rule {
+        id: "openai-api-key",
+        kind: "openai-api-key",
+        keywords: &["sk-"],
+        matcher: Regex(
+            r"\b(?P<s>sk-(?:(?:proj|svcacct|admin|None)-)?[A-Za-z0-9_\-]{20,}T3BlbkFJ[A-Za-z0-9_\-]{20,})|\b(?P<s2>sk-(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{40,})|\b(?P<s3>sk-[A-Za-z0-9]{48})\b",
+        ),
+        check: Entropy(3.0),
+        about: "OpenAI API key (sk-proj-…, sk-…T3BlbkFJ…)",
+    },
+    Rule {
+        id: "openrouter-api-key",
+        kind: "openrouter-api-key",
+        keywords: &["sk-or-"],
+        matcher: Regex(r"\b(?P<s>sk-or-v1-[a-f0-9]{64})"),
+        check: Plain,
+        about: "OpenRouter API key (sk-or-v1-)",
+    },
+    Rule {
+        id: "anthropic-api-key",
+        kind: "anthropic-api-key",
+        keywords: &["sk-ant-"],
+        matcher: Regex(r"\b(?P<s>sk-ant-(?:api|sid|oat|ort)[0-9]{2}-[A-Za-z0-9_\-]{32,})"),
+        check: Entropy(3.0),
+        about: "Anthropic API key (sk-ant-api03-)",
+    },
+    Rule {
+        id: "anthropic-admin-key",
+        kind: "anthropic-admin-key",
+        keywords: &["sk-ant-admin"],
+        matcher: Regex(r"\b(?P<s>sk-ant-admin[0-9]{2}-[A-Za-z0-9_\-]{32,})"),
+        check: Entropy(3.0),
+        about: "Anthropic admin key (sk-ant-admin01-)",
+    },
+    Rule {
+        id: "postman-api-key",
+        kind: "postman-api-key",
+        keywords: &["pmak-"],
+        matcher: Regex(r"\b(?P<s>PMAK-[a-f0-9]{24}-[a-f0-9]{34})"),
+        check: Plain,
+        about: "Postman API key (PMAK-)",
+    },
+    Rule {
+        id: "grafana-token",
+        kind: "grafana-token",
+        keywords: &["glsa_", "glc_"],
+        matcher: Regex(
+            r"\b(?P<s>glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|glc_[A-Za-z0-9+/]{32,}={0,2})",
+        ),
+        check: Entropy(3.0),
+        about: "Grafana service-account / cloud token",
+    },
+    Rule {
+        id: "linear-api-key",
+        kind: "linear-api-key",
+        keywords: &["lin_api_"],
+        matcher: Regex(r"\b(?P<s>lin_api_[A-Za-z0-9]{40})"),
+        check: Plain,
+        about: "Linear API key (lin_api_)",
+    },
+    Rule {
+        id: "databricks-token",
+        kind: "databricks-token",
+        keywords: &["dapi"],
+        matcher: Regex(r"\b(?P<s>dapi[a-f0-9]{32}(?:-[0-9])?)\b"),
+        check: Entropy(3.0),
+        about: "Databricks token (dapi…)",
+    },
+    Rule {
+        id: "newrelic-key",
+        kind: "newrelic-key",
+        keywords: &["nrak-"],
+        matcher: Regex(r"\b(?P<s>NRAK-[A-Z0-9]{27})"),
+        check: Plain,
+        about: "New Relic user API key (NRAK-)",
+    },
+    Rule {
+        id: "atlassian-token",
+        kind: "atlassian-token",
+        keywords: &["atatt3"],
+        matcher: Regex(r"\b(?P<s>ATATT3[A-Za-z0-9_\-=]{100,})"),
+        check: Plain,
+        about: "Atlassian API token (ATATT3…)",
+    },
+    Rule {
+        id: "age-secret-key",
+        kind: "age-secret-key",
+        keywords: &["age-secret-key-1"],
+        matcher: Regex(r"\b(?P<s>AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58})"),
+        check: Plain,
+        about: "age encryption secret key",
+    },
+    // --- Structures: tokens, keys, URLs, headers ---------------------------------------------
+    Rule {
+        id: "jwt",
+        kind: "jwt",
+        keywords: &["eyj"],
+        matcher: Regex(r"\b(?P<s>eyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]*)"),
+        check: Plain,
+        about: "JSON Web Token (eyJ….eyJ….sig)",
+    },
+    Rule {
+        id: "openssh-private-key",
+        kind: "openssh-private-key",
+        keywords: &["begin openssh private key"],
+        matcher: Regex(concat!(r"-----BEGIN OPENSSH PRIVATE KEY-----", key_body!())),
+        check: KeyBody,
+        about: "OpenSSH private key block (body between BEGIN and END)",
+    },
+    Rule {
+        id: "pgp-private-key",
+        kind: "pgp-private-key",
+        keywords: &["pgp private key block"],
+        matcher: Regex(concat!(
+            r"-----BEGIN PGP PRIVATE KEY BLOCK-----",
+            key_body!()
+        )),
+        check: KeyBody,
+        about: "PGP private key block",
+    },
+    Rule {
+        id: "pkcs8-private-key",
+        kind: "pkcs8-private-key",
+        keywords: &["begin private key", "begin encrypted private key"],
+        matcher: Regex(concat!(
+            r"-----BEGIN (?:ENCRYPTED )?PRIVATE KEY-----",
+            key_body!()
+        )),
+        check: KeyBody,
+        about: "PKCS#8 private key (BEGIN PRIVATE KEY / ENCRYPTED PRIVATE KEY)",
+    },
+    Rule {
+        id: "private-key",
+        kind: "private-key",
+        keywords: &["private key-----"],
+        matcher: Regex(concat!(
+            r"-----BEGIN (?:RSA|EC|DSA|ECDSA|ED25519|X25519|SSH2 ENCRYPTED) PRIVATE KEY-----",
+            key_body!()
+        )),
+        check: KeyBody,
+        about: "PEM private key (RSA, EC, DSA), also inside JSON strings with \\n escapes",
+    },
+    Rule {
+        id: "database-url-password",
+        kind: "database-url-password",
+        keywords: &[
+            "postgres",
+            "pgsql",
+            "mysql",
+            "mariadb",
+            "mongodb",
+            "redis",
+            "amqp",
+            "mssql",
+            "sqlserver",
+            "cockroachdb",
+            "clickhouse",
+            "nats://",
+            "kafka://",
+            "couchdb",
+            "neo4j",
+            "bolt://",
+            "memcache",
+            "ldap",
+            "mqtt",
+        ],
+        matcher: Regex(
+            r#"(?i)\b(?:postgres(?:ql)?|pgsql|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver|cockroachdb|clickhouse|nats|kafka|couchdb|neo4j(?:\+s)?|bolt|memcached?|ldaps?|mqtts?)://[^:@/\s"'<>]*:(?P<s>[^/\s"'<>]+)@"#,
+        ),
+        check: Plain,
+        about: "Password in database and broker URLs (postgres, mysql, mongodb+srv, redis, amqp, …)",
+    },
+    Rule {
+        id: "url-password",
+        kind: "url-password",
+        keywords: &["://"],
+        matcher: Regex(
+            r#"(?i)\b[a-z][a-z0-9+.\-]{1,20}://[^:@/\s"'<>]*:(?P<s>[^/\s"'<>]+)@[^\s"'<>]"#,
+        ),
+        check: Plain,
+        about: "user:password@ in any URL (git remotes, proxies)",
+    },
+    Rule {
+        id: "authorization-header",
+        kind: "authorization-header",
+        keywords: &["authorization"],
+        matcher: Regex(
+            r#"(?i)\b(?:proxy-)?authorization\\?["']?[ \t]*:[ \t]*\\?["']?(?:(?:bearer|basic|token|digest|bot|apikey|api-key|sso-key|ntlm|negotiate|key|dsn)[ \t]+)?(?P<s>[^\s"'\\,;()]{6,})"#,
+        ),
+        check: NotWord,
+        about: "Authorization / Proxy-Authorization header value (Bearer, Basic, token, …)",
+    },
+    Rule {
+        id: "cookie-header",
+        kind: "cookie",
+        keywords: &["cookie", "curl"],
+        matcher: Regex(
+            r#"(?i)\b(?:set-)?cookie\\?["']?[ \t]*:[ \t]*\\?["']?(?P<s>[^\r\n"'\\=]+=[^\r\n"'\\]*)|(?:^|\s)(?:-b|--cookie)[ \t]+["']?[^\s"'=]+=(?P<s2>[^\s"']+)"#,
+        ),
+        check: Plain,
+        about: "Cookie / Set-Cookie header values, curl -b / --cookie",
+    },
+    Rule {
+        id: "netrc-password",
+        kind: "netrc-password",
+        keywords: &["machine", "default login"],
+        matcher: Regex(
+            r"(?i)(?:\bmachine[ \t\r\n]+\S+|\bdefault)(?:[ \t\r\n]+(?:login|account|port)[ \t\r\n]+\S+)*[ \t\r\n]+password[ \t\r\n]+(?P<s>\S+)",
+        ),
+        check: Plain,
+        about: ".netrc password",
+    },
+    Rule {
+        id: "kubernetes-secret",
+        kind: "kubernetes-secret",
+        keywords: &["secret"],
+        matcher: Func(structured::kubernetes_secret),
+        check: Plain,
+        about: "Values under data:/stringData: of a Kubernetes Secret (YAML or JSON)",
+    },
+    // --- Command lines ---------------------------------------------------------------------
+    Rule {
+        id: "mysql-password-flag",
+        kind: "password",
+        keywords: &["mysql", "mariadb"],
+        matcher: Regex(
+            r#"(?i)\b(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlsh|mariadb|mariadb-dump)\b[^\n|;&]*?[ \t](?-i:-p)(?:"(?P<s>[^"\r\n]+)"|'(?P<s2>[^'\r\n]+)'|(?P<s3>[^\s"']+))"#,
+        ),
+        check: FlagValue,
+        about: "mysql -pSECRET",
+    },
+    Rule {
+        id: "sshpass-flag",
+        kind: "password",
+        keywords: &["sshpass"],
+        matcher: Regex(
+            r#"(?i)\bsshpass\b[^\n|;&]*?[ \t](?-i:-p)[ \t]*(?:"(?P<s>[^"\r\n]+)"|'(?P<s2>[^'\r\n]+)'|(?P<s3>[^\s"']+))"#,
+        ),
+        check: FlagValue,
+        about: "sshpass -p SECRET",
+    },
+    Rule {
+        id: "curl-user-flag",
+        kind: "password",
+        keywords: &["curl", "wget"],
+        matcher: Regex(
+            r#"(?i)\b(?:curl|wget)\b[^\n|;&]*?[ \t](?:-u|--user|--proxy-user|-U)[ \t=]*["']?[^\s:"']*:(?P<s>[^\s"']+)"#,
+        ),
+        check: FlagValue,
+        about: "curl -u user:SECRET",
+    },
+    Rule {
+        id: "password-flag",
+        kind: "password",
+        keywords: &[
+            "-pass",
+            "-pwd",
+            "-token",
+            "-secret",
+            "-api-key",
+            "-apikey",
+            "-api_key",
+            "-auth-token",
+            "-access-token",
+            "-client-secret",
+            "-passphrase",
+        ],
+        matcher: Regex(
+            r#"(?i)(?:^|\s)--?(?P<name>[a-z\-_]*(?:password|passwd|pass|pwd|token|secret|api-key|apikey|api_key|passphrase))[ \t]+(?:"(?P<s>[^"\r\n]+)"|'(?P<s2>[^'\r\n]+)'|(?P<s3>[^\s"'\-][^\s"']*))"#,
+        ),
+        check: Assignment,
+        about: "--password X, --token X, --api-key X and similar flags",
+    },
+    // --- Generic assignments (last: the specific rules above win where both match) ----------
+    Rule {
+        id: "secret-assignment",
+        kind: "secret",
+        keywords: &[
+            "pass",
+            "pwd",
+            "secret",
+            "token",
+            "key",
+            "auth",
+            "credential",
+            "pw",
+        ],
+        matcher: Regex(concat!(
+            r#"(?i)(?P<name>(?:pass|pwd|pw|secret|token|key|auth|credential)[a-z0-9_.\-]*)"#,
+            sep!(),
+            value!()
+        )),
+        check: Assignment,
+        about: "Secret-sounding names assigned a literal (shell, .env, JSON, YAML, TOML, INI, code): password, passwd, pwd, secret, token, api_key, client_secret, … → kind password or secret",
+    },
+    Rule {
+        id: "xml-secret-element",
+        kind: "secret",
+        // An element name ends with its secret word or with a neutral suffix, which the
+        // keywords below skip: `<password_hash>` is missed, `<db_password>` is not.
+        keywords: &["password>", "passwd>", "secret>", "token>", "key>"],
+        matcher: Regex(
+            r#"(?i)<(?P<name>[a-z0-9_.\-]*(?:password|passwd|secret|token|apikey|api-key|api_key))>(?P<s>[^<\r\n]+)</"#,
+        ),
+        check: Assignment,
+        about: "<password>…</password> and similar XML elements",
+    },
+];
+
+/// Every kind the built-in rules report, with one line about each: the docs' table.
+pub fn kinds() -> Vec<(&'static str, &'static str)> {
+    let mut out: Vec<(&'static str, &'static str)> = Vec::new();
+    for r in RULES {
+        if out.iter().any(|(k, _)| *k == r.kind) {
+            continue;
+        }
+        out.push((r.kind, r.about));
+    }
+    out
+}
+
+/// The set of rules whose keywords occur in a text (at most 128 rules).
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Hits(u128);
+
+impl Hits {
+    pub(super) fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+    pub(super) fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..128).filter(move |i| self.0 & (1u128 << i) != 0)
+    }
+}
+
+/// Whether rules that read text line by line (Kubernetes Secrets, .netrc) may match: they need
+/// the JSON-unescaped view even for plain `\n` escapes.
+pub(super) fn has_line_rules(hits: Hits) -> bool {
+    static LINE_RULES: LazyLock<u128> = LazyLock::new(|| {
+        RULES
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| matches!(r.id, "kubernetes-secret" | "netrc-password"))
+            .fold(0, |a, (i, _)| a | 1 << i)
+    });
+    hits.0 & *LINE_RULES != 0
+}
+
+struct Prefilter {
+    words: Vec<String>,
+    /// Keyword pattern id -> the rules it enables.
+    rules_of: Vec<u128>,
+    all: u128,
+}
+
+static PREFILTER: LazyLock<Prefilter> = LazyLock::new(|| {
+    let mut words: Vec<String> = Vec::new();
+    let mut rules_of: Vec<u128> = Vec::new();
+    for (i, r) in RULES.iter().enumerate() {
+        for &k in r.keywords {
+            // A keyword must also be seen in its encoded forms, or the decoded views (which are
+            // only built after a hit) would never get a chance.
+            for w in [k.to_string(), percent_encoded(k), json_escaped(k)] {
+                match words.iter().position(|x| *x == w) {
+                    Some(p) => rules_of[p] |= 1 << i,
+                    None => {
+                        words.push(w);
+                        rules_of.push(1 << i);
+                    }
+                }
+            }
+        }
+    }
+    // A leftmost-longest search resumed one byte after each match start sees every position
+    // where a keyword starts, and there the longest keyword; the keywords that are prefixes of
+    // it ("sk" of "sk-ant-") start there too, so their rules are folded into its mask. Unlike an
+    // overlapping search, this one can use the automaton's SIMD prefilter.
+    let prefix_closed: Vec<u128> = (0..words.len())
+        .map(|i| {
+            (0..words.len())
+                .filter(|&j| words[i].starts_with(words[j].as_str()))
+                .fold(0, |m, j| m | rules_of[j])
+        })
+        .collect();
+    let rules_of = prefix_closed;
+    let all = if RULES.len() == 128 {
+        u128::MAX
+    } else {
+        (1u128 << RULES.len()) - 1
+    };
+    Prefilter {
+        words,
+        rules_of,
+        all,
+    }
+});
+
+fn automaton(kind: AhoCorasickKind) -> AhoCorasick {
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::LeftmostLongest)
+        .kind(Some(kind))
+        .build(&PREFILTER.words)
+        .expect("built-in keywords form a valid automaton")
+}
+
+/// A hook process scans a few KB: an NFA builds in about a third of the DFA's time. A process
+/// that scans more (the `redact` command on a file, a long transcript) switches to the DFA,
+/// which scans several times faster.
+static AC_NFA: LazyLock<AhoCorasick> = LazyLock::new(|| automaton(AhoCorasickKind::ContiguousNFA));
+static AC_DFA: LazyLock<AhoCorasick> = LazyLock::new(|| automaton(AhoCorasickKind::DFA));
+static SCANNED: AtomicUsize = AtomicUsize::new(0);
+const DFA_AFTER_BYTES: usize = 1 << 20;
+
+/// `k` with the characters that URLs encode written as `%xx` (lower case: matching ignores case).
+fn percent_encoded(k: &str) -> String {
+    k.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02x}")
+            }
+        })
+        .collect()
+}
+
+/// `k` as it appears inside a JSON string.
+fn json_escaped(k: &str) -> String {
+    k.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// One Aho-Corasick pass: which rules may match this text. Keywords inside existing
+/// `[REDACTED:kind]` markers do not count (a kind name such as `netrc-password` would otherwise
+/// wake rules on a second pass that the first pass never ran, breaking idempotence).
+pub(super) fn keyword_hits(text: &[u8], markers: &[(usize, usize)]) -> Hits {
+    let pf = &*PREFILTER;
+    let scanned = SCANNED.fetch_add(text.len(), Ordering::Relaxed) + text.len();
+    let ac: &AhoCorasick = if scanned > DFA_AFTER_BYTES {
+        &AC_DFA
+    } else {
+        &AC_NFA
+    };
+    let mut hits = 0u128;
+    let mut pos = 0;
+    while let Some(m) = ac.find(Input::new(text).range(pos..)) {
+        if !markers.iter().any(|&(s, e)| m.start() >= s && m.end() <= e) {
+            hits |= pf.rules_of[m.pattern().as_usize()];
+            if hits == pf.all {
+                break;
+            }
+        }
+        pos = m.start() + 1;
+    }
+    Hits(hits)
+}
+
+struct Compiled {
+    re: Regex,
+    secret_groups: Vec<usize>,
+    name_group: Option<usize>,
+}
+
+static COMPILED: LazyLock<Vec<OnceLock<Option<Compiled>>>> =
+    LazyLock::new(|| RULES.iter().map(|_| OnceLock::new()).collect());
+
+fn compiled(i: usize) -> Option<&'static Compiled> {
+    COMPILED[i]
+        .get_or_init(|| {
+            let Regex(pat) = RULES[i].matcher else {
+                return None;
+            };
+            let re = RegexBuilder::new(pat).unicode(false).build().ok()?;
+            let names: Vec<Option<&str>> = re.capture_names().collect();
+            let idx = |n: &str| names.iter().position(|x| *x == Some(n));
+            let secret_groups = ["s", "s2", "s3", "s4"]
+                .iter()
+                .filter_map(|n| idx(n))
+                .collect();
+            let name_group = idx("name");
+            Some(Compiled {
+                re,
+                secret_groups,
+                name_group,
+            })
+        })
+        .as_ref()
+}
+
+/// Runs rule `i` over `hay`, appending accepted secret spans.
+pub(super) fn scan(i: usize, hay: &[u8], out: &mut Vec<(usize, usize, KindRef)>) {
+    let rule = &RULES[i];
+    if let Func(f) = rule.matcher {
+        let mut spans = Vec::new();
+        f(hay, &mut spans);
+        for (s, e) in spans {
+            if e > s
+                && checks::check(
+                    rule.check,
+                    rule.kind,
+                    &hay[s..e],
+                    None,
+                    true,
+                    &hay[..s],
+                    &hay[e..],
+                )
+                .is_some()
+            {
+                out.push((s, e, KindRef::Builtin(rule.kind)));
+            }
+        }
+        return;
+    }
+    let Some(c) = compiled(i) else { return };
+    let mut locs = c.re.capture_locations();
+    let mut pos = 0;
+    while pos <= hay.len() {
+        let Some(m) = c.re.captures_read_at(&mut locs, hay, pos) else {
+            break;
+        };
+        let name = c
+            .name_group
+            .and_then(|g| locs.get(g))
+            .map(|(s, e)| extend_name(hay, s, e));
+        let mut accepted = false;
+        let mut any_group = false;
+        for &g in &c.secret_groups {
+            let Some((mut s, mut e)) = locs.get(g) else {
+                continue;
+            };
+            any_group = true;
+            if matches!(rule.check, KeyBody) {
+                (s, e) = trim_key_body(hay, s, e);
+            }
+            if e <= s {
+                continue;
+            }
+            let quoted = s > 0
+                && matches!(hay[s - 1], b'"' | b'\'' | b'`')
+                && hay
+                    .get(e)
+                    .is_some_and(|c| matches!(c, b'"' | b'\'' | b'`' | b'\\'));
+            let name_bytes = name.map(|(a, b)| &hay[a..b]);
+            if let Some(kind) = checks::check(
+                rule.check,
+                rule.kind,
+                &hay[s..e],
+                name_bytes,
+                quoted,
+                &hay[s.saturating_sub(64)..s],
+                &hay[e..],
+            ) {
+                out.push((s, e, KindRef::Builtin(kind)));
+                accepted = true;
+            }
+        }
+        if !any_group
+            && !m.is_empty()
+            && checks::check(
+                rule.check,
+                rule.kind,
+                &hay[m.start()..m.end()],
+                None,
+                false,
+                &hay[..m.start()],
+                &hay[m.end()..],
+            )
+            .is_some()
+        {
+            out.push((m.start(), m.end(), KindRef::Builtin(rule.kind)));
+            accepted = true;
+        }
+        // After a rejection, go on after the matched name when there is one: the regex's
+        // optional name prefix would otherwise re-match the same name once per character.
+        let name_end = c.name_group.and_then(|g| locs.get(g)).map(|(_, e)| e);
+        pos = if accepted {
+            m.end().max(pos + 1)
+        } else {
+            name_end.unwrap_or(m.start() + 1).max(m.start() + 1)
+        };
+    }
+}
+
+/// The generic regex starts at the secret word (so its literal prefilter works): extend the name
+/// backwards over name characters so `classify_name` sees all of `DB_PASSWORD`.
+fn extend_name(hay: &[u8], mut s: usize, e: usize) -> (usize, usize) {
+    while s > 0 && (hay[s - 1].is_ascii_alphanumeric() || matches!(hay[s - 1], b'_' | b'.' | b'-'))
+    {
+        s -= 1;
+    }
+    (s, e)
+}
+
+/// Keeps the line breaks (real or `\n`-escaped) around a key body out of the redaction, so the
+/// BEGIN and END lines stay on their own lines.
+fn trim_key_body(hay: &[u8], mut s: usize, mut e: usize) -> (usize, usize) {
+    loop {
+        if s < e && hay[s].is_ascii_whitespace() {
+            s += 1;
+        } else if s + 1 < e && hay[s] == b'\\' && matches!(hay[s + 1], b'n' | b'r') {
+            s += 2;
+        } else {
+            break;
+        }
+    }
+    loop {
+        if e > s && hay[e - 1].is_ascii_whitespace() {
+            e -= 1;
+        } else if e >= s + 2 && hay[e - 2] == b'\\' && matches!(hay[e - 1], b'n' | b'r') {
+            e -= 2;
+        } else {
+            break;
+        }
+    }
+    (s, e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_compiles_and_fits_the_hit_set() {
+        assert!(RULES.len() <= 128);
+        for (i, r) in RULES.iter().enumerate() {
+            if let Regex(_) = r.matcher {
+                let c = compiled(i).unwrap_or_else(|| panic!("rule {} does not compile", r.id));
+                assert!(
+                    !c.secret_groups.is_empty(),
+                    "rule {} has no secret group",
+                    r.id
+                );
+            }
+            assert!(!r.keywords.is_empty(), "rule {} has no keywords", r.id);
+            for k in r.keywords {
+                assert_eq!(
+                    *k,
+                    k.to_ascii_lowercase(),
+                    "keywords are written in lower case"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn rule_ids_are_unique() {
+        let mut ids: Vec<_> = RULES.iter().map(|r| r.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), RULES.len());
+    }
+
+    #[test]
+    fn text_without_keywords_hits_nothing() {
+        assert!(keyword_hits(b"hello world, nothing to see here 1234", &[]).is_empty());
+        assert!(!keyword_hits(b"export GITHUB_TOKEN=abc", &[]).is_empty());
+        assert!(keyword_hits(b"[REDACTED:netrc-password]", &[(0, 25)]).is_empty());
+    }
+}
