@@ -86,6 +86,15 @@ fn summary(input: u64, output: u64, cost: f64, duration_ms: i64) -> Value {
     })
 }
 
+/// `text` as the product's redactor leaves it.
+fn redacted(sb: &Sandbox, text: &str) -> String {
+    let mut cmd = sb.command(std::path::Path::new(BIN));
+    cmd.arg("redact");
+    let out = run_with_stdin(cmd, text.as_bytes());
+    assert_eq!(out.status.code(), Some(0));
+    String::from_utf8(out.stdout).unwrap().trim_end().to_string()
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
@@ -112,7 +121,8 @@ fn run_session(sb: &Sandbox, session: &str) {
     }));
     hook(sb, "stop", session, json!({ "hook_event_name": "Stop" }));
     let t0 = now_ms();
-    let redacted = "Fix the login bug, my token is [REDACTED:github-token]";
+    // The transcript wiring redacts items as the hook path does.
+    let redacted = redacted(sb, &prompt);
     item(sb, session, t0 + 100, json!({ "role": "user", "kind": "prompt", "text": redacted, "uuid": "u1" }));
     item(sb, session, t0 + 200, json!({ "role": "assistant", "kind": "text", "text": "Let me look.", "uuid": "a1", "model": "claude-opus-5-5" }));
     item(sb, session, t0 + 300, json!({
@@ -133,7 +143,9 @@ fn a_session_reaches_the_dashboard_complete_ordered_and_without_secrets() {
     assert!(wait_for(Duration::from_secs(20), || delivered(&sb, "os-1")), "{out}\n{:?}", sb.outbox("os-1"));
 
     let session = fake.session("os-1").expect("the session exists");
-    assert_eq!(session["title"], "Fix the login bug, my token is [REDACTED:github-token]");
+    let prompt = redacted(&sb, &format!("Fix the login bug, my token is {SECRET}"));
+    assert!(prompt.starts_with("Fix the login bug, my token is [REDACTED:"), "{prompt}");
+    assert_eq!(session["title"], prompt.as_str());
     assert_eq!(session["source"], "claude-code");
     assert_eq!(session["provider"], "anthropic");
     assert_eq!(session["projectName"], "my-app");
@@ -156,7 +168,7 @@ fn a_session_reaches_the_dashboard_complete_ordered_and_without_secrets() {
     let roles: Vec<&str> = messages.iter().map(|m| m["role"].as_str().unwrap()).collect();
     assert_eq!(roles, ["user", "assistant", "assistant", "tool", "assistant"]);
     assert_eq!(messages[1]["model"], "claude-opus-5-5");
-    assert_eq!(messages[0]["parts"], json!([{ "type": "text", "content": "Fix the login bug, my token is [REDACTED:github-token]" }]));
+    assert_eq!(messages[0]["parts"], json!([{ "type": "text", "content": prompt }]));
     assert_eq!(messages[2]["parts"], json!([{ "type": "tool-call", "content": { "name": "Bash", "args": { "command": "ls" } } }]));
     assert_eq!(messages[3]["parts"][0]["type"], "tool-result");
     assert_eq!(messages[4]["parts"], json!([{ "type": "text", "content": "Fixed." }]));
