@@ -33,14 +33,39 @@ pub enum Command {
     #[command(long_about = "Deliver queued events now, in the foreground, and say what was sent.\n\n\
 Sends the current session's events (CLAUDE_CODE_SESSION_ID, as set inside Claude Code, or \
 --session); from a terminal with neither, everything pending. Events the backend rejected \
-earlier are retried: the cause may have been fixed.")]
+earlier are retried: the cause may have been fixed.\n\n\
+With --all, first imports every past session from the transcripts under the Claude config dirs \
+(CLAUDE_CONFIG_DIR, ~/.claude, ~/.config/claude) or the given paths: messages, tool calls, exact \
+tokens and cost, with their original timestamps. Running it again imports only what is new.")]
     SyncNow {
         /// Only this session's events
         #[arg(long, value_name = "ID")]
         session: Option<String>,
-        /// Everything pending, even inside a Claude Code session
+        /// Import every past transcript, then send everything pending, even inside a Claude Code session
         #[arg(long, conflicts_with = "session")]
         all: bool,
+        /// With --all: only the project with this name (its folder under projects/)
+        #[arg(long, value_name = "NAME", requires = "all")]
+        project: Option<String>,
+        /// With --all: transcript files or folders to import instead of the config dirs
+        #[arg(value_name = "PATH", requires = "all")]
+        paths: Vec<PathBuf>,
+    },
+
+    /// The sessions recorded locally, newest first: project, start, model, prompts, tool calls, tokens, cost
+    Sessions {
+        /// Only this project (name or working directory)
+        #[arg(long, value_name = "NAME")]
+        project: Option<String>,
+        /// Only sessions started on or after this date (YYYY-MM-DD or ISO 8601)
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// At most this many sessions
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+        /// One JSON array, one object per session
+        #[arg(long)]
+        json: bool,
     },
 
     /// Set the Convex URL and API key, test them, and save them to ~/.claude-code-sync.json
@@ -102,6 +127,19 @@ type it at the prompt, pipe it with --key-stdin, or set CLAUDE_SYNC_API_KEY.")]
     PreCompact,
     /// Hook: SessionEnd
     SessionEnd,
+
+    /// Token usage and cost of transcripts, read in full without the store (diagnostics, benchmarks)
+    #[command(hide = true)]
+    Usage {
+        /// Transcript files or directories (default: the Claude config dirs)
+        paths: Vec<PathBuf>,
+        /// Print JSON: the `sessions --json` objects plus totals
+        #[arg(long)]
+        json: bool,
+        /// Reader threads
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+    },
 
     /// The detached background uploader (started by hooks)
     #[command(name = "__upload", hide = true)]

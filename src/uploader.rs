@@ -17,9 +17,13 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use crate::config::Config;
+use crate::ingest;
 use crate::log::Log;
+use crate::privacy::Privacy;
+use crate::redact::Redactor;
 use crate::store::Store;
 use crate::time;
+use crate::transcript::PriceTable;
 use crate::transport::{self, EventOutcome, SendError, Transport};
 
 /// Hidden subcommand the detached uploader runs as.
@@ -290,6 +294,12 @@ pub fn run_detached(data_dir: &Path, config: &Config, log: &Log) -> Result<()> {
         let (mut store, _) = Store::open(data_dir)?;
         if store.meta_get(META_BLOCKED)?.is_some() {
             return Ok(());
+        }
+        // Transcripts a hook could only read in part are finished here, off the hook's clock.
+        let (redactor, _) = Redactor::new(&config.redact_patterns, &config.redact_allowlist);
+        let (prices, _) = PriceTable::for_data_dir(data_dir);
+        if let Err(e) = ingest::catch_up_backlog(&mut store, &Privacy::new(config, &redactor), &prices, time::now_ms()) {
+            log.warn(&format!("transcript backlog: {e:#}"));
         }
         let report = drain(&mut store, transport.as_mut(), &opts, log)?;
         // Housekeeping belongs here, off the hook path.

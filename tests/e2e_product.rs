@@ -48,9 +48,13 @@ fn run_multi(cc: &ClaudeCode, sandbox: &SessionSandbox, env: &[(&'static str, St
     out
 }
 
-/// The backend's hook events (not transcript messages) of a session, in stored order.
+/// The backend's hook events of a session, in stored order: not the transcript's messages, nor
+/// the figures `sync-now --all` adds when the transcript grew after the session's end (Claude
+/// Code writes its final cost-state on exit).
 fn hook_events(backend: &Backend, session: &str) -> Vec<Value> {
-    let mut events: Vec<Value> = backend.events(session).into_iter().filter(|e| e["eventType"] != "message").collect();
+    let from_transcript =
+        |e: &Value| e["eventType"] == "message" || e["eventId"].as_str().is_some_and(|id| id.contains(":transcript:"));
+    let mut events: Vec<Value> = backend.events(session).into_iter().filter(|e| !from_transcript(e)).collect();
     events.sort_by(|a, b| a["_creationTime"].as_f64().partial_cmp(&b["_creationTime"].as_f64()).unwrap());
     events
 }
@@ -113,6 +117,28 @@ fn a_real_session_reaches_the_backend_once_in_order_without_secrets() {
     assert_eq!(row["gitBranch"], "main");
     assert_eq!(row["projectName"], "work");
     assert_eq!(row["endReason"], "other");
+
+    // Tokens at the backend equal what the (fake) API billed, reply by reply.
+    let billed = cc.api.replies().iter().fold([0u64; 4], |mut sum, reply| {
+        let u = &reply["usage"];
+        for (i, key) in ["input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"].iter().enumerate() {
+            sum[i] += u[key].as_u64().unwrap_or(0);
+        }
+        sum
+    });
+    let t = &row["tokenUsage"];
+    let stored = [&t["input"], &t["output"], &t["cacheCreation"], &t["cacheRead"]].map(|v| v.as_u64().unwrap_or(0));
+    assert_eq!(stored, billed, "session tokenUsage {t}");
+    assert!(row["messageCount"].as_u64().unwrap() >= 8, "{row}");
+    assert_eq!(row["toolCallCount"], 7, "{row}");
+
+    // The conversation arrives too: the prompt, tool calls with their results, the final text.
+    let messages: Vec<Value> = backend.events(&session).into_iter().filter(|e| e["eventType"] == "message").collect();
+    let kinds: Vec<&str> = messages.iter().filter_map(|m| m["payload"]["detail"]["kind"].as_str()).collect();
+    for kind in ["prompt", "text", "tool_use", "tool_result"] {
+        assert!(kinds.contains(&kind), "no {kind} message in {kinds:?}");
+    }
+    assert_eq!(kinds.iter().filter(|k| **k == "tool_use").count(), 7, "{kinds:?}");
     assert_no_secret_anywhere(&backend, &data);
 }
 

@@ -4,8 +4,10 @@
 mod forget;
 mod login;
 mod redact;
+mod sessions;
 mod status;
 mod sync_now;
+mod usage;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,12 +44,16 @@ pub fn run(command: Command) -> ExitCode {
     let always_zero = matches!(command, Command::Status | Command::SyncNow { .. });
     let result = match command {
         Command::Status => status::run(&ctx),
-        Command::SyncNow { session, all } => sync_now::run(&ctx, session, all),
+        Command::SyncNow { session, all, project, paths } => {
+            sync_now::run(&ctx, session, all, project.as_deref(), &paths)
+        }
+        Command::Sessions { project, since, limit, json } => sessions::run(&ctx, project, since.as_deref(), limit, json),
         Command::Login { url, key_stdin, no_key, force, protocol } => {
             login::run(&ctx, url, key_stdin, no_key, force, protocol.map(Into::into))
         }
         Command::Forget { session, project } => forget::run(&ctx, session.as_deref(), project.as_deref()),
         Command::Redact { file, explain } => redact::run(file.as_deref(), explain, &ctx.redactor),
+        Command::Usage { paths, json, jobs } => usage::run(&ctx, paths, json, jobs),
         Command::Upload => uploader::run_detached(&ctx.data_dir, &ctx.config, &ctx.log()),
         hook => unreachable!("hook subcommand {hook:?} is dispatched before commands"),
     };

@@ -2,20 +2,26 @@
 //! try (the user may have fixed the cause); a background uploader sleeping in backoff is asked
 //! to make way. Always exits 0 when it could report (it also runs as a slash command).
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
 use super::Context;
 use crate::event::{Event, EventType, Payload};
+use crate::privacy::Privacy;
 use crate::store::Store;
+use crate::transcript::{self, PriceTable};
 use crate::uploader::{self, DrainOptions, UploaderLock};
-use crate::{time, transport};
+use crate::{ingest, time, transport};
 
-pub fn run(ctx: &Context, session: Option<String>, all: bool) -> Result<()> {
+pub fn run(ctx: &Context, session: Option<String>, all: bool, project: Option<&str>, paths: &[PathBuf]) -> Result<()> {
     let session = if all { None } else { session.or_else(|| std::env::var("CLAUDE_CODE_SESSION_ID").ok()) };
     let session = session.filter(|s| !s.trim().is_empty());
     let (mut store, _) = Store::open(&ctx.data_dir)?;
+    if all {
+        import_transcripts(ctx, &mut store, project, paths);
+    }
     if let Some(id) = &session {
         record_manual_sync(&mut store, id)?;
     }
@@ -61,6 +67,46 @@ pub fn run(ctx: &Context, session: Option<String>, all: bool) -> Result<()> {
         println!("Nothing left to send.");
     }
     Ok(())
+}
+
+/// `--all`: imports every transcript (only what is new since the last import) and says so.
+fn import_transcripts(ctx: &Context, store: &mut Store, project: Option<&str>, paths: &[PathBuf]) {
+    let mut roots = if paths.is_empty() {
+        let env = std::env::var("CLAUDE_CONFIG_DIR").ok();
+        transcript::config_dirs(env.as_deref(), Some(&crate::paths::home_dir()))
+    } else {
+        paths.to_vec()
+    };
+    if roots.is_empty() {
+        match ingest::install_examples(&ctx.data_dir) {
+            Ok(examples) => {
+                println!(
+                    "No Claude Code history here (CLAUDE_CONFIG_DIR, ~/.claude, ~/.config/claude): importing two \
+                     example sessions as project {} (`claude-code-sync forget --project {}` removes them).",
+                    ingest::EXAMPLE_PROJECT,
+                    ingest::EXAMPLE_PROJECT
+                );
+                roots.push(examples);
+            }
+            Err(e) => println!("No Claude Code history here, and the examples could not be written: {e}"),
+        }
+    }
+    let (prices, problem) = PriceTable::for_data_dir(&ctx.data_dir);
+    if let Some(problem) = problem {
+        println!("Price file ignored: {problem}");
+    }
+    let privacy = Privacy::new(&ctx.config, &ctx.redactor);
+    let report = ingest::backfill(store, &privacy, &prices, &roots, project, time::now_ms());
+    println!(
+        "Imported transcripts: {} session(s) found, {} with new data ({:.1} MB read), {} new event(s) queued.",
+        report.sessions,
+        report.updated,
+        report.bytes as f64 / 1e6,
+        report.queued
+    );
+    for failure in &report.failures {
+        println!("Could not import {}", ctx.redactor.redact(failure));
+    }
 }
 
 /// Records that the user asked for a sync, with the session's known metadata.

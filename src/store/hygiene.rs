@@ -69,6 +69,8 @@ impl Store {
         for id in &ids {
             gone.events += tx.execute("DELETE FROM outbox WHERE session_id = ?1", [id])? as u64;
             gone.sessions += tx.execute("DELETE FROM sessions WHERE session_id = ?1", [id])? as u64;
+            // Forgotten transcripts are read again from the start by a later import.
+            tx.execute("DELETE FROM transcript_state WHERE session_id = ?1", [id])?;
         }
         tx.commit()?;
         Ok(gone)

@@ -7,6 +7,7 @@ mod outbox;
 mod schema;
 mod session_facts;
 mod sessions;
+mod transcripts;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -16,7 +17,8 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, pa
 
 pub use outbox::OutboxEvent;
 pub use session_facts::SessionFacts;
-pub use sessions::SessionFilter;
+pub use sessions::{SessionFilter, SessionRow};
+pub use transcripts::TranscriptFigures;
 
 use crate::paths;
 
@@ -118,6 +120,13 @@ impl Store {
             params![key, value],
         )?;
         Ok(())
+    }
+
+    /// Every meta entry whose key starts with `prefix`, in key order.
+    pub fn meta_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare("SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key")?;
+        let rows = stmt.query_map([prefix], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     pub fn meta_delete(&self, key: &str) -> Result<()> {

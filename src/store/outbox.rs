@@ -56,6 +56,29 @@ impl Store {
         Ok(inserted)
     }
 
+    /// Records several events in one transaction (transcript catch-up and backfill queue
+    /// hundreds at once). Returns how many were new.
+    pub fn record_batch(&mut self, events: &[Event], transcript_path: Option<&str>, now: i64) -> Result<usize> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut inserted = 0;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO outbox (event_id, session_id, event_type, timestamp, payload, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (event_id) DO NOTHING",
+            )?;
+            for event in events {
+                let payload = serde_json::to_string(&event.payload)?;
+                let params = params![event.event_id, event.session_id, event.event_type.as_str(), event.timestamp, payload, now];
+                if insert.execute(params)? == 1 {
+                    inserted += 1;
+                    super::sessions::fold_event(&tx, event, transcript_path, now)?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(inserted)
+    }
+
     /// The oldest pending events, in order; only one session's when `session` is given.
     pub fn pending(&self, limit: usize, session: Option<&str>) -> Result<Vec<OutboxEvent>> {
         let mut stmt = self.conn.prepare_cached(

@@ -58,4 +58,14 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX hook_timings_by_at ON hook_timings(at);
     "#,
+    // 3: where each session's transcript was read up to (cursors + accounting state, JSON), and
+    //    the models a session used (JSON array), both from the transcript engine.
+    r#"
+    CREATE TABLE transcript_state (
+        session_id TEXT PRIMARY KEY,
+        state      TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    ALTER TABLE sessions ADD COLUMN models TEXT;
+    "#,
 ];

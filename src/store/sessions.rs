@@ -27,6 +27,8 @@ pub struct SessionRow {
     pub cache_creation_tokens: i64,
     pub cache_read_tokens: i64,
     pub cost_usd: Option<f64>,
+    /// Models seen in the transcript, most used first (empty before it was read).
+    pub models: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -107,7 +109,7 @@ impl Store {
             "SELECT session_id, project_name, working_directory, git_branch, transcript_path, model,
                     start_type, end_reason, started_at, ended_at, prompt_count, message_count,
                     tool_call_count, input_tokens, output_tokens, cache_creation_tokens,
-                    cache_read_tokens, cost_usd
+                    cache_read_tokens, cost_usd, models
              FROM sessions {clause}"
         );
         let mut stmt = self.conn.prepare(&sql)?;
@@ -131,6 +133,10 @@ impl Store {
                 cache_creation_tokens: r.get(15)?,
                 cache_read_tokens: r.get(16)?,
                 cost_usd: r.get(17)?,
+                models: r
+                    .get::<_, Option<String>>(18)?
+                    .and_then(|m| serde_json::from_str(&m).ok())
+                    .unwrap_or_default(),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -1,0 +1,699 @@
+//! A lenient view of one transcript line.
+//!
+//! Claude Code adds line types and fields with every release, so nothing here is strict: every
+//! field is optional, and a field of an unexpected JSON type reads as absent instead of failing
+//! the line. Speed matters too (a backfill reads gigabytes): a line's top-level fields are found
+//! by a scanner that skips values with a vectorised search for quotes, so the large values the
+//! engine never needs (tool output copies, file contents, request blobs) are neither validated
+//! nor copied; only the small values it uses go through serde, and nested objects (`content`,
+//! `usage`, `data`, `modelUsage`) stay raw text until a caller asks for them.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// Visitor methods that accept every other JSON shape (numbers, null, arrays, objects) as the
+/// given "absent" value, consuming nested content.
+macro_rules! other_shapes_as_absent {
+    ($absent:expr) => {
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($absent)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($absent)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($absent)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok($absent)
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok($absent)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok($absent)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok($absent)
+        }
+    };
+}
+
+/// Decodes a raw line: strips a trailing `\r` (CRLF files) and a UTF-8 BOM, and replaces invalid
+/// UTF-8 with U+FFFD instead of dropping the line (its usage still counts).
+pub fn decode(bytes: &[u8]) -> Cow<'_, str> {
+    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+    // from_utf8 is several times faster than the lossy path, which only invalid lines need.
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
+/// Parses one line. `None` when it is not a JSON object (counted by the caller). Works on bytes:
+/// only the small values the engine reads are checked for UTF-8 (invalid bytes in them become
+/// U+FFFD), so a line is never dropped for a bad byte and large values are never validated.
+pub fn parse(line: &[u8]) -> Option<RawLine<'_>> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let line = line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line);
+    let mut parsed = RawLine::default();
+    for_each_field(line, |key, value| {
+        match key {
+            "type" => parsed.kind = str_value(value),
+            "sessionId" => parsed.session_id = str_value(value),
+            "uuid" => parsed.uuid = str_value(value),
+            "timestamp" => parsed.timestamp = str_value(value),
+            "requestId" => parsed.request_id = str_value(value),
+            "requestSessionId" => parsed.request_session_id = str_value(value),
+            "cwd" => parsed.cwd = str_value(value),
+            "gitBranch" => parsed.git_branch = str_value(value),
+            "version" => parsed.version = str_value(value),
+            "agentId" => parsed.agent_id = str_value(value),
+            "promptSource" => parsed.prompt_source = str_value(value),
+            "subtype" => parsed.subtype = str_value(value),
+            "summary" => parsed.summary = str_value(value),
+            "isSidechain" => parsed.is_sidechain = Flag(value == b"true"),
+            "isMeta" => parsed.is_meta = Flag(value == b"true"),
+            "isCompactSummary" => parsed.is_compact_summary = Flag(value == b"true"),
+            "isApiErrorMessage" => parsed.is_api_error_message = Flag(value == b"true"),
+            "hasUnknownModelCost" => parsed.has_unknown_model_cost = Flag(value == b"true"),
+            "costUSD" => parsed.cost_usd = num_value(value),
+            "totalCostUSD" => parsed.total_cost_usd = num_value(value),
+            "totalDuration" => parsed.total_duration = num_value(value),
+            "startTime" => parsed.start_time = num_value(value),
+            "message" => parsed.message = ApiMessage::parse(value),
+            "data" => parsed.data = object_value(value),
+            "modelUsage" => parsed.model_usage = object_value(value),
+            _ => {}
+        }
+    })?;
+    Some(parsed)
+}
+
+/// Calls `f(key, raw value)` for each top-level field of the object in `text` (keys with escapes
+/// are skipped: no field the engine reads has one). `None` when `text` is not a well-formed
+/// object at the top level; nested values are delimited, not validated.
+fn for_each_field<'t>(b: &'t [u8], mut f: impl FnMut(&'t str, &'t [u8])) -> Option<()> {
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_ws(b, i + 1);
+    if b.get(i) == Some(&b'}') {
+        return (skip_ws(b, i + 1) == b.len()).then_some(());
+    }
+    loop {
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = string_end(b, i + 1)?;
+        let key = std::str::from_utf8(&b[i + 1..key_end]).ok();
+        i = skip_ws(b, key_end + 1);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(b, i + 1);
+        let end = skip_value(b, i)?;
+        if end == i {
+            return None;
+        }
+        if let Some(key) = key.filter(|k| !k.contains('\\')) {
+            f(key, &b[i..end]);
+        }
+        i = skip_ws(b, end);
+        match b.get(i) {
+            Some(b',') => i = skip_ws(b, i + 1),
+            Some(b'}') => return (skip_ws(b, i + 1) == b.len()).then_some(()),
+            _ => return None,
+        }
+    }
+}
+
+/// A raw JSON value as a string field: borrowed when it is a plain string without escapes.
+fn str_value(value: &[u8]) -> Str<'_> {
+    if value.len() >= 2 && value[0] == b'"' && !value.contains(&b'\\') {
+        return Str(Some(String::from_utf8_lossy(&value[1..value.len() - 1])));
+    }
+    match String::from_utf8_lossy(value) {
+        Cow::Borrowed(text) => serde_json::from_str(text).unwrap_or_default(),
+        Cow::Owned(text) => serde_json::from_str::<Str>(&text).map(|s| Str(s.0.map(|c| Cow::Owned(c.into_owned())))).unwrap_or_default(),
+    }
+}
+
+fn num_value(value: &[u8]) -> Num {
+    serde_json::from_slice(value).unwrap_or_default()
+}
+
+fn object_value(value: &[u8]) -> Option<&[u8]> {
+    value.starts_with(b"{").then_some(value)
+}
+
+/// The value of the top-level `type` key, found without parsing the line: strings are skipped
+/// with a vectorised search, nothing is validated or allocated. Lets readers drop the
+/// bookkeeping lines (most of a transcript's bytes) before a full parse. `None` when the line
+/// does not look like an object with a plain `type` string.
+pub fn peek_type(line: &[u8]) -> Option<&str> {
+    let b = line;
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i += 1;
+    loop {
+        i = skip_ws(b, i);
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = string_end(b, i + 1)?;
+        let key = &b[i + 1..key_end];
+        i = skip_ws(b, key_end + 1);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(b, i + 1);
+        if key == b"type" {
+            if b.get(i) != Some(&b'"') {
+                return None;
+            }
+            let end = string_end(b, i + 1)?;
+            let value = std::str::from_utf8(&b[i + 1..end]).ok()?;
+            return (!value.contains('\\')).then_some(value);
+        }
+        i = skip_value(b, i)?;
+        i = skip_ws(b, i);
+        match b.get(i) {
+            Some(b',') => i += 1,
+            _ => return None,
+        }
+    }
+}
+
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// Index of the closing quote of a string whose content starts at `i`: the next quote not
+/// preceded by an odd run of backslashes. (Searching for quotes alone is much faster than
+/// stopping at every backslash: code in transcripts is full of `\n`.)
+fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        let q = i + memchr::memchr(b'"', &b[i..])?;
+        let backslashes = b[..q].iter().rev().take_while(|&&c| c == b'\\').count();
+        if backslashes % 2 == 0 {
+            return Some(q);
+        }
+        i = q + 1;
+    }
+}
+
+/// Index just past the value starting at `i`.
+fn skip_value(b: &[u8], mut i: usize) -> Option<usize> {
+    match *b.get(i)? {
+        b'"' => Some(string_end(b, i + 1)? + 1),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            loop {
+                match *b.get(i)? {
+                    b'"' => i = string_end(b, i + 1)?,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+        }
+        _ => {
+            while !matches!(b.get(i), None | Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')) {
+                i += 1;
+            }
+            Some(i)
+        }
+    }
+}
+
+/// The top-level fields the engine uses, across all line types.
+#[derive(Default, Debug)]
+pub struct RawLine<'a> {
+    pub kind: Str<'a>,
+    pub session_id: Str<'a>,
+    pub uuid: Str<'a>,
+    pub timestamp: Str<'a>,
+    pub request_id: Str<'a>,
+    /// Set only on lines copied into a forked session: the session they were copied from.
+    pub request_session_id: Str<'a>,
+    pub cwd: Str<'a>,
+    pub git_branch: Str<'a>,
+    pub version: Str<'a>,
+    pub agent_id: Str<'a>,
+    pub prompt_source: Str<'a>,
+    pub subtype: Str<'a>,
+    /// `summary` lines (1.0.x): the session's title.
+    pub summary: Str<'a>,
+    pub is_sidechain: Flag,
+    pub is_meta: Flag,
+    pub is_compact_summary: Flag,
+    pub is_api_error_message: Flag,
+    /// Claude Code ≤ 1.0.8 wrote its own per-line cost.
+    pub cost_usd: Num,
+    /// The API message of `assistant`/`user` lines.
+    pub message: Option<ApiMessage<'a>>,
+    /// `progress` lines: `{type: "agent_progress", message: <a subagent's transcript line>, …}`
+    /// (raw JSON).
+    pub data: Option<&'a [u8]>,
+    // `cost-state` lines.
+    pub total_cost_usd: Num,
+    pub total_duration: Num,
+    pub has_unknown_model_cost: Flag,
+    pub start_time: Num,
+    /// Raw JSON `{model: {inputTokens, …}}`.
+    pub model_usage: Option<&'a [u8]>,
+}
+
+impl RawLine<'_> {
+    pub fn kind(&self) -> &str {
+        self.kind.as_str().unwrap_or("")
+    }
+
+    /// The API message of an `assistant`/`user` line.
+    pub fn api_message(&self) -> Option<&ApiMessage<'_>> {
+        self.message.as_ref()
+    }
+
+    /// True when this line was copied from another session into a fork (rule 3).
+    pub fn is_fork_copy(&self) -> bool {
+        match (self.request_session_id.as_str(), self.session_id.as_str()) {
+            (Some(origin), Some(own)) => origin != own,
+            (Some(_), None) => true,
+            _ => false,
+        }
+    }
+}
+
+/// `message` of an assistant or user line.
+#[derive(Default, Debug)]
+pub struct ApiMessage<'a> {
+    pub id: Str<'a>,
+    pub model: Str<'a>,
+    pub role: Str<'a>,
+    /// Raw JSON of `usage`.
+    pub usage: Option<&'a [u8]>,
+    /// Raw JSON of `content`: a string or an array of blocks.
+    pub content: Option<&'a [u8]>,
+}
+
+impl<'a> ApiMessage<'a> {
+    fn parse(value: &'a [u8]) -> Option<ApiMessage<'a>> {
+        let mut m = ApiMessage::default();
+        for_each_field(value, |key, v| match key {
+            "id" => m.id = str_value(v),
+            "model" => m.model = str_value(v),
+            "role" => m.role = str_value(v),
+            "usage" => m.usage = object_value(v),
+            "content" => m.content = Some(v),
+            _ => {}
+        })?;
+        Some(m)
+    }
+
+    pub fn usage(&self) -> Option<Usage> {
+        self.usage.and_then(|raw| serde_json::from_slice(raw).ok())
+    }
+
+    /// The content as blocks; a plain string becomes one text block. Empty when the content
+    /// is not valid UTF-8 (parse a [`decode`]d line to get its text with U+FFFD).
+    pub fn blocks(&self) -> Vec<Block<'a>> {
+        self.content.and_then(|c| std::str::from_utf8(c).ok()).map(content_blocks).unwrap_or_default()
+    }
+
+    /// The `type` of the first content block, found without parsing the content.
+    pub fn first_block_type(&self) -> Option<&'a str> {
+        let content = self.content?;
+        let start = skip_ws(content, 0);
+        if content.get(start) != Some(&b'[') {
+            return None;
+        }
+        peek_type(&content[skip_ws(content, start + 1)..])
+    }
+
+    /// The ids of the `tool_use` blocks, found without parsing the content (tool inputs hold
+    /// whole files).
+    pub fn tool_use_ids(&self) -> Vec<Cow<'a, str>> {
+        let mut ids = Vec::new();
+        let Some(b) = self.content else { return ids };
+        let mut i = skip_ws(b, 0);
+        if b.get(i) != Some(&b'[') {
+            return ids;
+        }
+        i = skip_ws(b, i + 1);
+        while b.get(i) == Some(&b'{') {
+            let Some(end) = skip_value(b, i) else { break };
+            let (mut kind, mut id) = (Str::default(), Str::default());
+            let _ = for_each_field(&b[i..end], |key, v| match key {
+                "type" => kind = str_value(v),
+                "id" => id = str_value(v),
+                _ => {}
+            });
+            if kind.as_str() == Some("tool_use") {
+                ids.extend(id.0);
+            }
+            i = skip_ws(b, end);
+            if b.get(i) != Some(&b',') {
+                break;
+            }
+            i = skip_ws(b, i + 1);
+        }
+        ids
+    }
+}
+
+/// Content that is either a string or an array of blocks (messages, tool results).
+pub fn content_blocks(raw: &str) -> Vec<Block<'_>> {
+    let text = raw.trim_start();
+    if text.starts_with('"') {
+        let Ok(s) = serde_json::from_str::<Cow<'_, str>>(text) else { return Vec::new() };
+        return vec![Block { kind: Str(Some(Cow::Borrowed("text"))), text: Str(Some(s)), ..Block::default() }];
+    }
+    if text.starts_with('[') {
+        // One pass when every element is an object (the norm); element by element otherwise.
+        if let Ok(blocks) = serde_json::from_str::<Vec<Block<'_>>>(text) {
+            return blocks;
+        }
+        let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(text) else { return Vec::new() };
+        return items.into_iter().filter_map(|item| serde_json::from_str(item.get()).ok()).collect();
+    }
+    Vec::new()
+}
+
+/// One content block: text, thinking, tool_use, tool_result, image…
+#[derive(Deserialize, Default, Debug)]
+#[serde(default)]
+pub struct Block<'a> {
+    #[serde(rename = "type", borrow)]
+    pub kind: Str<'a>,
+    #[serde(borrow)]
+    pub text: Str<'a>,
+    #[serde(borrow)]
+    pub thinking: Str<'a>,
+    /// tool_use id.
+    #[serde(borrow)]
+    pub id: Str<'a>,
+    #[serde(borrow)]
+    pub name: Str<'a>,
+    #[serde(borrow)]
+    pub input: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub tool_use_id: Str<'a>,
+    /// tool_result content: a string or blocks.
+    #[serde(borrow)]
+    pub content: Option<&'a RawValue>,
+    pub is_error: Flag,
+}
+
+impl Block<'_> {
+    pub fn kind(&self) -> &str {
+        self.kind.as_str().unwrap_or("")
+    }
+}
+
+/// `message.usage` of an assistant line.
+#[derive(Deserialize, Default, Debug, Clone)]
+#[serde(default)]
+pub struct Usage {
+    pub input_tokens: Count,
+    pub output_tokens: Count,
+    pub cache_creation_input_tokens: Count,
+    pub cache_read_input_tokens: Count,
+    #[serde(deserialize_with = "lenient")]
+    pub cache_creation: Option<CacheCreation>,
+    #[serde(deserialize_with = "lenient")]
+    pub server_tool_use: Option<ServerToolUse>,
+    #[serde(deserialize_with = "lenient")]
+    pub inference_geo: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    pub speed: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    pub iterations: Option<Vec<serde_json::Value>>,
+}
+
+/// The 5-minute / 1-hour split of cache writes.
+#[derive(Deserialize, Default, Debug, Clone, Copy)]
+#[serde(default)]
+pub struct CacheCreation {
+    pub ephemeral_5m_input_tokens: Count,
+    pub ephemeral_1h_input_tokens: Count,
+}
+
+#[derive(Deserialize, Default, Debug, Clone, Copy)]
+#[serde(default)]
+pub struct ServerToolUse {
+    pub web_search_requests: Count,
+}
+
+/// An entry of `usage.iterations[]` of type `advisor_message`: tokens spent by the advisor
+/// model, not included in the top-level usage (rule 6).
+#[derive(Deserialize, Default, Debug, Clone)]
+#[serde(default)]
+pub struct AdvisorIteration {
+    #[serde(deserialize_with = "lenient")]
+    pub model: Option<String>,
+    pub input_tokens: Count,
+    pub output_tokens: Count,
+    pub cache_creation_input_tokens: Count,
+    pub cache_read_input_tokens: Count,
+    #[serde(deserialize_with = "lenient")]
+    pub cache_creation: Option<CacheCreation>,
+}
+
+impl Usage {
+    /// Advisor iterations (rule 6); other iteration types are already in the top-level figures.
+    pub fn advisor_iterations(&self) -> Vec<AdvisorIteration> {
+        let Some(items) = &self.iterations else { return Vec::new() };
+        items
+            .iter()
+            .filter(|it| it.get("type").and_then(|t| t.as_str()) == Some("advisor_message"))
+            .filter_map(|it| AdvisorIteration::deserialize(it).ok())
+            .collect()
+    }
+}
+
+/// Reads a value of type `T`, or `None` when the JSON has another shape.
+fn lenient<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = serde_json::Value::deserialize(deserializer)?;
+    Ok(T::deserialize(value).ok())
+}
+
+/// A string field that reads as absent when it holds anything but a string.
+#[derive(Default, Debug, Clone, PartialEq, Eq)]
+pub struct Str<'a>(pub Option<Cow<'a, str>>);
+
+impl Str<'_> {
+    pub fn as_str(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Str<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Str(Some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Str(Some(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Str(Some(Cow::Owned(v))))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Str(None))
+            }
+            other_shapes_as_absent!(Str(None));
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// A boolean field; anything but `true` reads as false.
+#[derive(Default, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flag(pub bool);
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Flag;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Flag(v))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Flag(false))
+            }
+            other_shapes_as_absent!(Flag(false));
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A token count: negative, fractional or non-numeric values read as 0 (never fail the line).
+#[derive(Default, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count(pub u64);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Num::deserialize(d).map(|n| Count(n.0.filter(|v| v.is_finite() && *v > 0.0).map_or(0, |v| v as u64)))
+    }
+}
+
+/// A numeric field that reads as absent when it holds anything but a number.
+#[derive(Default, Debug, Clone, Copy, PartialEq)]
+pub struct Num(pub Option<f64>);
+
+impl<'de> Deserialize<'de> for Num {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Num;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Num(Some(v as f64)))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Num(Some(v as f64)))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Num(Some(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Num(v.trim().parse().ok()))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Num(None))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Num(None))
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(Num(None))
+            }
+            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+                d.deserialize_any(V)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Num(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Num(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrong_field_types_read_as_absent_not_as_a_failed_line() {
+        let line = parse(br#"{"type":"assistant","isSidechain":"yes","timestamp":12,"uuid":{"a":[1]},"sessionId":"s"}"#)
+            .expect("still a line");
+        assert_eq!(line.kind(), "assistant");
+        assert!(!line.is_sidechain.0);
+        assert_eq!(line.timestamp.as_str(), None);
+        assert_eq!(line.uuid.as_str(), None);
+        assert_eq!(line.session_id.as_str(), Some("s"));
+    }
+
+    #[test]
+    fn escaped_strings_are_owned_and_plain_ones_borrowed() {
+        let line = parse(br#"{"type":"user","cwd":"/a\"b","uuid":"u1"}"#).unwrap();
+        assert_eq!(line.cwd.as_str(), Some("/a\"b"));
+        assert!(matches!(line.uuid.0, Some(Cow::Borrowed("u1"))));
+    }
+
+    #[test]
+    fn peek_type_finds_the_top_level_type_only() {
+        let line = r#"{"attachment":{"type":"x","text":"a \"type\":\"user\" {[ b"},"list":[1,{"type":"y"}],"n":-1.5e3,"ok":true,"type":"attachment"}"#;
+        assert_eq!(peek_type(line.as_bytes()), Some("attachment"));
+        assert_eq!(peek_type(br#" { "type" : "user" , "x": 1}"#), Some("user"));
+        assert_eq!(peek_type(br#"{"a":"x\\","type":"user"}"#), Some("user"), "escaped backslash ends the string");
+        assert_eq!(peek_type(br#"{"a":1}"#), None);
+        assert_eq!(peek_type(br#"{"a":"unterminated"#), None);
+        assert_eq!(peek_type(b"garbage \xff"), None);
+        assert_eq!(peek_type(br#"{"type":"a\u0062"}"#), None);
+    }
+
+    #[test]
+    fn non_objects_are_not_lines() {
+        assert!(parse(b"not json").is_none());
+        assert!(parse(b"[1,2]").is_none());
+        assert!(parse(br#"{"type":"assistant","#).is_none());
+    }
+
+    #[test]
+    fn decode_strips_crlf_and_bom_and_keeps_invalid_utf8() {
+        assert_eq!(decode(b"{}\r"), "{}");
+        assert_eq!(decode("\u{feff}{}".as_bytes()), "{}");
+        let text = decode(b"{\"t\":\"a\xffb\"}");
+        assert_eq!(text, "{\"t\":\"a\u{fffd}b\"}");
+    }
+
+    #[test]
+    fn usage_counts_are_lenient() {
+        let u: Usage = serde_json::from_str(
+            r#"{"input_tokens":10,"output_tokens":-3,"cache_read_input_tokens":null,"cache_creation_input_tokens":"7",
+                "cache_creation":"bogus","iterations":[{"type":"advisor_message","model":"claude-haiku-5-5","input_tokens":5,"output_tokens":2},{"type":"message","input_tokens":10}]}"#,
+        )
+        .unwrap();
+        assert_eq!((u.input_tokens.0, u.output_tokens.0, u.cache_read_input_tokens.0), (10, 0, 0));
+        assert_eq!(u.cache_creation_input_tokens.0, 7);
+        assert!(u.cache_creation.is_none());
+        let adv = u.advisor_iterations();
+        assert_eq!(adv.len(), 1);
+        assert_eq!(adv[0].model.as_deref(), Some("claude-haiku-5-5"));
+        assert_eq!(adv[0].input_tokens.0, 5);
+    }
+
+    #[test]
+    fn string_content_is_one_text_block() {
+        let line = parse(br#"{"type":"user","message":{"role":"user","content":"hi"}}"#).unwrap();
+        let msg = line.api_message().unwrap();
+        let blocks = msg.blocks();
+        assert_eq!(msg.first_block_type(), None);
+        assert_eq!(blocks.len(), 1);
+        assert_eq!(blocks[0].kind(), "text");
+        assert_eq!(blocks[0].text.as_str(), Some("hi"));
+    }
+}
