@@ -32,6 +32,9 @@ fn sandbox_for(url: &str, key: &str) -> Sandbox {
     sb.set_env("CLAUDE_SYNC_RETRY_MAX_MS", "400");
     sb.set_env("CLAUDE_SYNC_HTTP_TIMEOUT_MS", "3000");
     sb.set_env("CLAUDE_SYNC_OPENSYNC_WINDOW_MS", &WINDOW_MS.to_string());
+    // A Claude Code config dir (empty): `sync-now --all` imports from it instead of installing
+    // the bundled example sessions, which would land on the dashboard too.
+    std::fs::create_dir_all(sb.home.join(".claude/projects")).unwrap();
     std::fs::create_dir_all(sb.home.join("my-app/.git")).unwrap();
     std::fs::write(sb.home.join("my-app/.git/HEAD"), "ref: refs/heads/main\n").unwrap();
     sb
