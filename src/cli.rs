@@ -14,7 +14,7 @@ use crate::hook::HookKind;
     long_about = "Records every Claude Code session locally, redacts secrets, and syncs it to your Convex backend.\n\n\
 Claude Code runs the hook subcommands through the plugin's hooks; you run the others.\n\
 With no backend configured every session is still kept in the local store (see `sessions`).\n\n\
-Configuration: ~/.claude-code-sync.json (convex_url, api_key, auto_sync, sync_tool_calls,\n\
+Configuration: ~/.claude-code-sync.json (convex_url, api_key, protocol, auto_sync, sync_tool_calls,\n\
 sync_thinking, sync_tool_output, max_prompt_chars, max_text_chars, redact_patterns,\n\
 redact_allowlist) or the CLAUDE_SYNC_* environment variables; `status` shows what is in effect.\n\
 Data: $CLAUDE_SYNC_DATA_DIR, default ~/.local/share/claude-code-sync (store.db, claude-code-sync.log)."
@@ -86,6 +86,9 @@ type it at the prompt, pipe it with --key-stdin, or set CLAUDE_SYNC_API_KEY.")]
         /// Save even when the connection test fails
         #[arg(long)]
         force: bool,
+        /// Backend protocol, saved with the URL (default: the configured one, `auto` unless set)
+        #[arg(long, value_enum)]
+        protocol: Option<ProtocolArg>,
     },
 
     /// Delete a session, or all sessions of a project, from the local store
@@ -141,6 +144,24 @@ type it at the prompt, pipe it with --key-stdin, or set CLAUDE_SYNC_API_KEY.")]
     /// The detached background uploader (started by hooks)
     #[command(name = "__upload", hide = true)]
     Upload,
+}
+
+/// `--protocol` values; the same words as the `protocol` setting.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ProtocolArg {
+    Auto,
+    RecordEvent,
+    Opensync,
+}
+
+impl From<ProtocolArg> for crate::config::Protocol {
+    fn from(p: ProtocolArg) -> Self {
+        match p {
+            ProtocolArg::Auto => crate::config::Protocol::Auto,
+            ProtocolArg::RecordEvent => crate::config::Protocol::RecordEvent,
+            ProtocolArg::Opensync => crate::config::Protocol::OpenSync,
+        }
+    }
 }
 
 impl Command {

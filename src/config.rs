@@ -77,6 +77,9 @@ pub struct Config {
     /// Base URL of the Convex deployment, validated, without a trailing slash.
     pub convex_url: Option<Setting<String>>,
     pub api_key: Option<Setting<ApiKey>>,
+    /// Which backend protocol to speak; `auto` decides from the URL and key (see
+    /// `transport::choose`).
+    pub protocol: Setting<Protocol>,
     pub auto_sync: Setting<bool>,
     pub sync_tool_calls: Setting<bool>,
     pub sync_thinking: Setting<bool>,
@@ -104,6 +107,7 @@ struct Layer {
 const ENV_NAMES: &[(&str, &[&str])] = &[
     ("convex_url", &["CLAUDE_SYNC_CONVEX_URL"]),
     ("api_key", &["CLAUDE_SYNC_API_KEY"]),
+    ("protocol", &["CLAUDE_SYNC_PROTOCOL"]),
     ("auto_sync", &["CLAUDE_SYNC_AUTO", "CLAUDE_SYNC_AUTO_SYNC"]),
     ("sync_tool_calls", &["CLAUDE_SYNC_TOOL_CALLS"]),
     ("sync_thinking", &["CLAUDE_SYNC_THINKING"]),
@@ -125,6 +129,7 @@ const LEGACY_KEYS: &[(&str, &str)] = &[
 const KNOWN_KEYS: &[&str] = &[
     "convex_url",
     "api_key",
+    "protocol",
     "auto_sync",
     "sync_tool_calls",
     "sync_thinking",
@@ -187,6 +192,9 @@ impl Config {
             let s = v.as_str().ok_or("must be a string")?;
             ApiKey::new(s).ok_or("is empty").map(Some)
         });
+        let protocol = resolve
+            .get("protocol", parse_protocol)
+            .unwrap_or(Setting { value: Protocol::Auto, source: Source::Default });
         let auto_sync = resolve.flag("auto_sync", true);
         let sync_tool_calls = resolve.flag("sync_tool_calls", true);
         let sync_thinking = resolve.flag("sync_thinking", false);
@@ -206,6 +214,7 @@ impl Config {
         Config {
             convex_url,
             api_key,
+            protocol,
             auto_sync,
             sync_tool_calls,
             sync_thinking,
@@ -235,7 +244,13 @@ impl Config {
         let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
         let url = self.backend_url().unwrap_or("");
         let key = self.api_key().map(ApiKey::expose).unwrap_or("");
-        for byte in url.bytes().chain([0]).chain(key.bytes()) {
+        // The protocol joins the hash only when set, so fingerprints from before the setting
+        // existed stay the same.
+        let protocol = match self.protocol.value {
+            Protocol::Auto => String::new(),
+            p => format!("\0{p}"),
+        };
+        for byte in url.bytes().chain([0]).chain(key.bytes()).chain(protocol.bytes()) {
             hash ^= u64::from(byte);
             hash = hash.wrapping_mul(0x0100_0000_01b3);
         }
@@ -309,6 +324,39 @@ fn read_json_object(path: &Path, problems: &mut Vec<String>) -> Option<Map<Strin
             problems.push(format!("{}: not valid JSON ({e}); ignored", path.display()));
             None
         }
+    }
+}
+
+/// The backend protocol setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// Decide from the URL and key, asking the deployment when they are not enough.
+    Auto,
+    /// This project's `sync:recordEvent` functions (Convex HTTP function API on the .cloud host).
+    RecordEvent,
+    /// An OpenSync deployment's `/sync/*` HTTP actions (on the .site host, `osk_` key).
+    OpenSync,
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Protocol::Auto => "auto",
+            Protocol::RecordEvent => "record-event",
+            Protocol::OpenSync => "opensync",
+        })
+    }
+}
+
+fn parse_protocol(v: &Value) -> Result<Option<Protocol>, &'static str> {
+    const WHY: &str = "must be \"auto\", \"record-event\" or \"opensync\"";
+    let s = v.as_str().ok_or(WHY)?.trim().to_ascii_lowercase();
+    match s.as_str() {
+        "" => Ok(None),
+        "auto" => Ok(Some(Protocol::Auto)),
+        "record-event" => Ok(Some(Protocol::RecordEvent)),
+        "opensync" => Ok(Some(Protocol::OpenSync)),
+        _ => Err(WHY),
     }
 }
 

@@ -7,12 +7,11 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use serde_json::{Map, Value};
 
 use super::Context;
-use crate::config::{self, ApiKey};
+use crate::config::{self, ApiKey, Protocol, Setting, Source};
 use crate::store::Store;
-use crate::transport::{RecordEvent, Transport};
-use crate::{paths, uploader};
+use crate::{paths, transport, uploader};
 
-pub fn run(ctx: &Context, url: Option<String>, key_stdin: bool, no_key: bool, force: bool) -> Result<()> {
+pub fn run(ctx: &Context, url: Option<String>, key_stdin: bool, no_key: bool, force: bool, protocol: Option<Protocol>) -> Result<()> {
     let url = match url {
         Some(u) => u,
         None if std::io::stdin().is_terminal() => prompt("Convex deployment URL (https://<name>.convex.cloud): ")?,
@@ -35,7 +34,22 @@ pub fn run(ctx: &Context, url: Option<String>, key_stdin: bool, no_key: bool, fo
     };
     let key = key.as_deref().and_then(ApiKey::new);
 
-    let check = RecordEvent::new(&url, key.clone()).check();
+    // The protocol given here, else the configured one (`auto` unless set).
+    let setting = match protocol {
+        Some(p) => Setting { value: p, source: Source::Default },
+        None => ctx.config.protocol.clone(),
+    };
+    let connection = transport::connect_to(&url, key.clone(), &setting);
+    let check = connection.transport.check();
+    let chosen = match connection.choice.protocol {
+        Protocol::OpenSync => "OpenSync",
+        _ => "record-event",
+    };
+    let reason = match protocol {
+        Some(p) if p != Protocol::Auto => "given with --protocol".to_string(),
+        _ => connection.choice.reason.clone(),
+    };
+    println!("Protocol: {chosen} ({reason})");
     println!("Connection test: {}", ctx.redactor.redact(&check.summary));
     let ok = check.reachable && check.key_accepted != Some(false);
     if !ok && !force {
@@ -45,6 +59,9 @@ pub fn run(ctx: &Context, url: Option<String>, key_stdin: bool, no_key: bool, fo
     let path = config::config_file_path();
     let mut settings = existing_settings(&path)?;
     settings.insert("convex_url".into(), Value::String(url));
+    if let Some(p) = protocol {
+        settings.insert("protocol".into(), Value::String(p.to_string()));
+    }
     match &key {
         Some(k) => settings.insert("api_key".into(), Value::String(k.expose().to_string())),
         None => settings.remove("api_key"),

@@ -48,7 +48,9 @@ pub fn run(command: Command) -> ExitCode {
             sync_now::run(&ctx, session, all, project.as_deref(), &paths)
         }
         Command::Sessions { project, since, limit, json } => sessions::run(&ctx, project, since.as_deref(), limit, json),
-        Command::Login { url, key_stdin, no_key, force } => login::run(&ctx, url, key_stdin, no_key, force),
+        Command::Login { url, key_stdin, no_key, force, protocol } => {
+            login::run(&ctx, url, key_stdin, no_key, force, protocol.map(Into::into))
+        }
         Command::Forget { session, project } => forget::run(&ctx, session.as_deref(), project.as_deref()),
         Command::Redact { file, explain } => redact::run(file.as_deref(), explain, &ctx.redactor),
         Command::Usage { paths, json, jobs } => usage::run(&ctx, paths, json, jobs),

@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::Result;
 
 use super::Context;
-use crate::config::{self, Setting, Source};
+use crate::config::{self, Protocol, Setting, Source};
 use crate::store::{SessionFilter, Store};
 use crate::{paths, time, transport, uploader};
 
@@ -26,6 +26,7 @@ fn report(ctx: &Context) -> String {
     line(&mut out, "convex_url", url.clone().unwrap_or(("(not set)".into(), Source::Default)));
     let key = c.api_key.as_ref().map(|s| (s.value.masked(), s.source.clone()));
     line(&mut out, "api_key", key.unwrap_or(("(not set)".into(), Source::Default)));
+    line(&mut out, "protocol", shown(&c.protocol));
     for (name, s) in [
         ("auto_sync", &c.auto_sync),
         ("sync_tool_calls", &c.sync_tool_calls),
@@ -52,7 +53,7 @@ fn report(ctx: &Context) -> String {
     }
 
     let _ = writeln!(out, "\nConnection");
-    match transport::from_config(c) {
+    match transport::connect(c) {
         None => {
             let _ = writeln!(
                 out,
@@ -62,9 +63,14 @@ fn report(ctx: &Context) -> String {
                 config::config_file_path().display()
             );
         }
-        Some(t) => {
+        Some(connection) => {
+            let protocol = match connection.choice.protocol {
+                Protocol::OpenSync => "OpenSync HTTP actions (/sync/session, /sync/message)",
+                _ => "record-event (sync:recordEvent)",
+            };
+            let _ = writeln!(out, "  protocol           {protocol} — {}", connection.choice.reason);
             let started = Instant::now();
-            let check = t.check();
+            let check = connection.transport.check();
             let _ = writeln!(out, "  {} ({} ms)", check.summary, started.elapsed().as_millis());
         }
     }

@@ -5,6 +5,7 @@
 mod hygiene;
 mod outbox;
 mod schema;
+mod session_facts;
 mod sessions;
 mod transcripts;
 
@@ -15,6 +16,7 @@ use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 
 pub use outbox::OutboxEvent;
+pub use session_facts::SessionFacts;
 pub use sessions::{SessionFilter, SessionRow};
 pub use transcripts::TranscriptFigures;
 

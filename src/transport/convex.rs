@@ -246,7 +246,7 @@ fn first_line(message: &str) -> String {
     line.chars().take(500).collect()
 }
 
-fn describe_reqwest(e: &reqwest::Error) -> String {
+pub(super) fn describe_reqwest(e: &reqwest::Error) -> String {
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {

@@ -1,13 +1,18 @@
 //! Transports turn queued events into backend calls. One trait, so the uploader does not care
-//! whether events go to `sync:recordEvent` or (later) OpenSync's HTTP actions.
+//! whether events go to `sync:recordEvent` or to OpenSync's HTTP actions.
 
+mod choice;
 mod convex;
+mod opensync;
 
 use std::time::Duration;
 
+pub use choice::Choice;
 pub use convex::RecordEvent;
+pub use opensync::OpenSync;
 
-use crate::config::Config;
+use crate::config::{ApiKey, Config, Protocol, Setting};
+use crate::paths;
 use crate::store::OutboxEvent;
 
 /// What the backend said about one event of a batch.
@@ -74,8 +79,27 @@ pub(crate) fn env_ms(name: &str) -> Option<Duration> {
     std::env::var(name).ok()?.trim().parse().ok().map(Duration::from_millis)
 }
 
+/// A transport and why its protocol was chosen (`status` shows both).
+pub struct Connection {
+    pub transport: Box<dyn Transport>,
+    pub choice: Choice,
+}
+
 /// The transport for the configured backend, if one is configured.
 pub fn from_config(config: &Config) -> Option<Box<dyn Transport>> {
-    let url = config.backend_url()?;
-    Some(Box::new(RecordEvent::new(url, config.api_key().cloned())))
+    connect(config).map(|c| c.transport)
+}
+
+pub fn connect(config: &Config) -> Option<Connection> {
+    Some(connect_to(config.backend_url()?, config.api_key().cloned(), &config.protocol))
+}
+
+/// A transport for `url` and `key` (also for `login`, before anything is saved).
+pub fn connect_to(url: &str, key: Option<ApiKey>, protocol: &Setting<Protocol>) -> Connection {
+    let choice = choice::choose(url, key.as_ref(), protocol);
+    let transport: Box<dyn Transport> = match choice.protocol {
+        Protocol::OpenSync => Box::new(OpenSync::new(url, key, paths::data_dir())),
+        _ => Box::new(RecordEvent::new(url, key)),
+    };
+    Connection { transport, choice }
 }
