@@ -294,10 +294,22 @@ const LINGER_POLL: Duration = Duration::from_millis(100);
 /// The detached uploader's main: take the lock, drain, linger for more, release, and look once
 /// more so an event recorded while the lock was being released is not left waiting.
 pub fn run_detached(data_dir: &Path, config: &Config, log: &Log) -> Result<()> {
+    // The lock comes first: building the transport may probe the deployment (`protocol: auto`),
+    // and an unreachable one holds each probe until its timeout. Probing before the lock let
+    // every hook of a burst start an uploader that probed at once, none of them holding the
+    // lock that tells the next hook one is already running.
+    let Some(first_lock) = UploaderLock::try_acquire(data_dir)? else { return Ok(()) };
     let Some(mut transport) = transport::from_config(config) else { return Ok(()) };
     let opts = DrainOptions { session: None, retry: Some(Backoff::from_env()) };
+    let mut held = Some(first_lock);
     loop {
-        let Some(lock) = UploaderLock::try_acquire(data_dir)? else { return Ok(()) };
+        let lock = match held.take() {
+            Some(lock) => lock,
+            None => match UploaderLock::try_acquire(data_dir)? {
+                Some(lock) => lock,
+                None => return Ok(()),
+            },
+        };
         let (mut store, _) = Store::open(data_dir)?;
         // Transcripts a hook could only read in part are finished here, off the hook's clock.
         let (redactor, _) = Redactor::new(&config.redact_patterns, &config.redact_allowlist);
