@@ -142,6 +142,22 @@ fn uploader_pid(sb: &Sandbox) -> Option<i32> {
     String::from_utf8_lossy(&cmdline).contains("__upload").then_some(pid)
 }
 
+/// How many uploader processes run for this sandbox (found by their CLAUDE_SYNC_DATA_DIR).
+fn uploaders_running(sb: &Sandbox) -> usize {
+    let ours = format!("CLAUDE_SYNC_DATA_DIR={}", sb.data.display());
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
+        .filter(|e| {
+            let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            let environ = std::fs::read(e.path().join("environ")).unwrap_or_default();
+            String::from_utf8_lossy(&cmdline).contains("__upload")
+                && environ.split(|&b| b == 0).any(|var| var == ours.as_bytes())
+        })
+        .count()
+}
+
 fn fault_state(backend: &Backend) -> Value {
     reqwest::blocking::get(format!("{}/_test/fault", backend.url))
         .unwrap()
@@ -495,8 +511,9 @@ fn kill_9_of_the_uploader_in_the_middle_of_a_batch_loses_and_duplicates_nothing(
 fn a_reply_lost_after_the_backend_stored_a_batch_is_resent_without_duplicates() {
     let backend = Backend::start();
     let sb = fault_sandbox(&backend.url, None);
-    // Foreground delivery only, so the moment between the lost reply and the re-send is ours.
-    sb.write_config(&json!({ "convex_url": backend.url, "auto_sync": false }));
+    // Foreground delivery only, so the moment between the lost reply and the re-send is ours;
+    // the protocol set, so no `auto` probe meets the one lost reply instead of the batch.
+    sb.write_config(&json!({ "convex_url": backend.url, "auto_sync": false, "protocol": "record-event" }));
     let progress = AtomicUsize::new(0);
     let markers = fire_concurrently(&sb, "lost", 4, 10, &progress);
     backend.set_fault(json!({ "mode": "lost_reply", "count": 1 }));
@@ -840,12 +857,15 @@ fn black_hole_slow_and_closed_port_backends_never_hold_a_hook() {
         // Every hook has returned; the uploader is still there, and the backend holds its request.
         assert!(
             uploader_pid(&sb).is_some(),
-            "{scenario}: no uploader is waiting on the backend"
+            "{scenario}: no uploader is waiting on the backend; log:\n{}",
+            sb.log()
         );
         assert!(
             fault_state(&backend)["faulted"].as_i64().unwrap() > 0,
             "{scenario}: the backend never saw a request"
         );
+        // One instance at a time, even while each request hangs.
+        assert_eq!(uploaders_running(&sb), 1, "{scenario}: uploaders running at once");
         assert!(
             not_delivered(&sb) > 0,
             "{scenario}: events delivered through a dead backend?"
