@@ -272,11 +272,28 @@ def bench_state(state: str, args, samples: Path, transcript: Path, node_bin: Pat
     for x in (backend, stub, hole):
         if x:
             x.stop()
+    stop_uploaders(ours_home)
     rows = {}
     for (tool, sub), ts in times.items():
         rows[f"{tool}:{sub}"] = {"n": len(ts), "median_ms": statistics.median(ts), "p95_ms": pct(ts, 95),
                                  "capped": capped.get((tool, sub), 0)}
     return {"state": state, "load_before": load_before, "load_after": load_after, "rows": rows}
+
+
+def stop_uploaders(home: Path):
+    """Ends the detached uploaders this run started (found by their HOME), so none goes on
+    retrying against a backend that is gone and loads the next measurement."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"__upload" in cmdline and f"HOME={home}".encode() in environ:
+            try:
+                os.kill(int(pid), signal.SIGTERM)
+            except ProcessLookupError:
+                pass
 
 
 def hooks_table(results: list[dict], cap: float) -> str:
@@ -331,6 +348,7 @@ def bench_drain(events: int, batched: bool, samples: Path) -> dict:
     stored = len(backend.test("tables/events"))
     stats = backend.test("stats")
     backend.stop()
+    stop_uploaders(home)
     # sync-now may first import transcripts it finds (the example sessions on a machine with no
     # Claude Code history): count what it actually sent.
     m = re.search(r"(\d+) event\(s\) sent", out)
