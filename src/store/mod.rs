@@ -45,7 +45,7 @@ impl Store {
         paths::ensure_private_dir(data_dir)
             .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
         let path = paths::store_path(data_dir);
-        match Store::open_at(&path) {
+        match Store::open_at_patiently(&path) {
             Ok(store) => Ok((store, None)),
             Err(e) if is_unusable(&e) => {
                 let why = format!("{e:#}");
@@ -60,6 +60,26 @@ impl Store {
                 Ok((store, Some(MovedAside { to, why })))
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// `open_at`, again while the file is busy. Opening is where SQLite answers SQLITE_BUSY
+    /// without calling the busy handler (https://sqlite.org/wal.html, "Sometimes queries return
+    /// SQLITE_BUSY in WAL mode"): while the last connection to close cleans up the WAL, and
+    /// while the first connection after a crash (a hook killed by Claude Code's timeout)
+    /// recovers it. Both last milliseconds; without this a hook that opened the store at that
+    /// moment lost its event (tests/faults.rs, the kill -9 storm).
+    fn open_at_patiently(path: &Path) -> Result<Store> {
+        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        let mut pause = Duration::from_millis(2);
+        loop {
+            match Store::open_at(path) {
+                Err(e) if is_busy(&e) && std::time::Instant::now() + pause < deadline => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                other => return other,
+            }
         }
     }
 
@@ -169,6 +189,15 @@ fn is_unusable(e: &anyhow::Error) -> bool {
                 cause.downcast_ref::<rusqlite::Error>().and_then(rusqlite::Error::sqlite_error_code),
                 Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt)
             )
+    })
+}
+
+fn is_busy(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<rusqlite::Error>().and_then(rusqlite::Error::sqlite_error_code),
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+        )
     })
 }
 
