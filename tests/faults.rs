@@ -302,8 +302,9 @@ fn assert_exactly_once(
         assert_eq!(
             local_by_marker.get(m),
             Some(&1),
-            "{scenario}: acknowledged event {m} recorded locally {:?} times",
-            local_by_marker.get(m)
+            "{scenario}: acknowledged event {m} recorded locally {:?} times; log:\n{}",
+            local_by_marker.get(m),
+            sb.log()
         );
         assert_eq!(
             remote_by_marker.get(m),
