@@ -83,6 +83,9 @@ const USER_REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 const MARKER_PREFIX: &str = "[REDACTED:";
 
+/// Re-scans of the output after the first redaction (see [`Redactor::redact`]).
+const MAX_EXTRA_ROUNDS: usize = 3;
+
 impl Redactor {
     /// Builds a redactor with the user's extra patterns and allowlist. Patterns that do not
     /// compile (or would match the empty string) are skipped and described in the returned
@@ -130,9 +133,25 @@ impl Redactor {
         if spans.is_empty() {
             return Cow::Borrowed(text);
         }
+        let mut out = self.apply(text, &spans);
+        // A check may have rejected a candidate because of text that this pass then replaced
+        // (`pass:x::y` reads as a code path until `:y` is gone). Scanning the output again until
+        // nothing new is found makes the result a fixed point, hence idempotent, and can only
+        // redact more. Rarely takes a second round, practically never a third.
+        for _ in 0..MAX_EXTRA_ROUNDS {
+            let more = self.spans(&out);
+            if more.is_empty() {
+                break;
+            }
+            out = self.apply(&out, &more);
+        }
+        Cow::Owned(out)
+    }
+
+    fn apply(&self, text: &str, spans: &[Span]) -> String {
         let mut out = String::with_capacity(text.len());
         let mut at = 0;
-        for s in &spans {
+        for s in spans {
             out.push_str(&text[at..s.start]);
             out.push_str(MARKER_PREFIX);
             out.push_str(self.kind_name(s.kind));
@@ -140,7 +159,7 @@ impl Redactor {
             at = s.end;
         }
         out.push_str(&text[at..]);
-        Cow::Owned(out)
+        out
     }
 
     /// Redacts every string value of a JSON document in place (object keys stay as they are).
