@@ -322,7 +322,15 @@ fn ceil_char_boundary(s: &str, mut i: usize) -> usize {
     i
 }
 
-/// Byte ranges of `[REDACTED:kind]` markers already in the text.
+/// Whether `[start, end)` overlaps one of the sorted, disjoint `markers` (binary search: a
+/// text dense with secrets has thousands of markers on a re-scan).
+fn overlaps_marker(markers: &[(usize, usize)], start: usize, end: usize) -> bool {
+    // The first marker that ends after `start` is the only one that can overlap first.
+    let i = markers.partition_point(|&(_, e)| e <= start);
+    markers.get(i).is_some_and(|&(s, _)| s < end.max(start + 1))
+}
+
+/// Byte ranges of `[REDACTED:kind]` markers already in the text, in order.
 fn markers(b: &[u8]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let starts = memchr::memmem::find_iter(b, MARKER_PREFIX.as_bytes());
@@ -349,7 +357,7 @@ fn drop_marker_overlaps(text: &str, cands: Vec<Span>) -> Vec<Span> {
     }
     cands
         .into_iter()
-        .filter(|c| !ms.iter().any(|&(s, e)| c.start < e && s < c.end))
+        .filter(|c| !overlaps_marker(&ms, c.start, c.end))
         .collect()
 }
 

@@ -905,7 +905,7 @@ pub(super) fn keyword_hits(text: &[u8], markers: &[(usize, usize)]) -> Hits {
     let mut hits = 0u128;
     let mut pos = 0;
     while let Some(m) = ac.find(Input::new(text).range(pos..)) {
-        if !markers.iter().any(|&(s, e)| m.start() >= s && m.end() <= e) {
+        if !super::overlaps_marker(markers, m.start(), m.end()) {
             hits |= pf.rules_of[m.pattern().as_usize()];
             if hits == pf.all {
                 break;
