@@ -346,7 +346,8 @@ fn markers(b: &[u8]) -> Vec<(usize, usize)> {
     out
 }
 
-/// Drops candidates that touch an existing marker, so redacting twice changes nothing: a marker
+/// Drops candidates that overlap or touch an existing marker, so redacting twice changes nothing
+/// (a value cut short by a marker, `pw:x[REDACTED:…]`, reads differently from the original): a marker
 /// is never nested in another, and `[REDACTED:kind]` (which contains a colon) never turns the
 /// text around it into a `user:password@` or a `name: value`. Text is only ever marked by this
 /// engine's first pass, so what touches a marker was redacted then.
@@ -357,7 +358,7 @@ fn drop_marker_overlaps(text: &str, cands: Vec<Span>) -> Vec<Span> {
     }
     cands
         .into_iter()
-        .filter(|c| !overlaps_marker(&ms, c.start, c.end))
+        .filter(|c| !overlaps_marker(&ms, c.start.saturating_sub(1), c.end + 1))
         .collect()
 }
 

@@ -232,3 +232,11 @@ fn redaction_reaches_a_fixed_point() {
     let once = red(t);
     assert_eq!(red(&once), once);
 }
+
+#[test]
+fn chains_that_a_pass_only_shortens_are_stable() {
+    // Found by cargo-fuzz: each pass peeled one `Pw::` off the end of this chain.
+    let t = "Se SSBSBcPw::sBcPw::rcrcPw::sBcPw::sBcPw:SSBSBcPw::sBcrPw::rcP";
+    let once = red(t);
+    assert_eq!(red(&once), once);
+}
