@@ -178,7 +178,7 @@ pub(super) static RULES: &[Rule] = &[
         id: "github-pat",
         kind: "github-pat",
         keywords: &["ghp_"],
-        matcher: Regex(r"\b(?P<s>ghp_[A-Za-z0-9]{36,251})"),
+        matcher: Regex(r"\b(?P<s>ghp_[A-Za-z0-9]{36,})"),
         check: Crc32 { prefix_len: 4 },
         about: "GitHub personal access token (ghp_)",
     },
@@ -186,7 +186,7 @@ pub(super) static RULES: &[Rule] = &[
         id: "github-oauth-token",
         kind: "github-oauth-token",
         keywords: &["gho_"],
-        matcher: Regex(r"\b(?P<s>gho_[A-Za-z0-9]{36,251})"),
+        matcher: Regex(r"\b(?P<s>gho_[A-Za-z0-9]{36,})"),
         check: Crc32 { prefix_len: 4 },
         about: "GitHub OAuth token (gho_)",
     },
@@ -194,7 +194,7 @@ pub(super) static RULES: &[Rule] = &[
         id: "github-user-token",
         kind: "github-user-token",
         keywords: &["ghu_"],
-        matcher: Regex(r"\b(?P<s>ghu_[A-Za-z0-9]{36,251})"),
+        matcher: Regex(r"\b(?P<s>ghu_[A-Za-z0-9]{36,})"),
         check: Crc32 { prefix_len: 4 },
         about: "GitHub user-to-server token (ghu_)",
     },
@@ -202,7 +202,7 @@ pub(super) static RULES: &[Rule] = &[
         id: "github-app-token",
         kind: "github-app-token",
         keywords: &["ghs_"],
-        matcher: Regex(r"\b(?P<s>ghs_[A-Za-z0-9]{36,251})"),
+        matcher: Regex(r"\b(?P<s>ghs_[A-Za-z0-9]{36,})"),
         check: Crc32 { prefix_len: 4 },
         about: "GitHub app installation token (ghs_)",
     },
@@ -210,7 +210,7 @@ pub(super) static RULES: &[Rule] = &[
         id: "github-refresh-token",
         kind: "github-refresh-token",
         keywords: &["ghr_"],
-        matcher: Regex(r"\b(?P<s>ghr_[A-Za-z0-9]{36,251})"),
+        matcher: Regex(r"\b(?P<s>ghr_[A-Za-z0-9]{36,})"),
         check: Crc32 { prefix_len: 4 },
         about: "GitHub refresh token (ghr_)",
     },
@@ -218,7 +218,7 @@ pub(super) static RULES: &[Rule] = &[
         id: "github-fine-grained-pat",
         kind: "github-fine-grained-pat",
         keywords: &["github_pat_"],
-        matcher: Regex(r"\b(?P<s>github_pat_[A-Za-z0-9_]{50,255})"),
+        matcher: Regex(r"\b(?P<s>github_pat_[A-Za-z0-9_]{50,})"),
         check: Entropy(3.0),
         about: "GitHub fine-grained token (github_pat_)",
     },
@@ -748,7 +748,7 @@ pub(super) static RULES: &[Rule] = &[
             "pw",
         ],
         matcher: Regex(concat!(
-            r#"(?i)(?P<name>(?:pass|pwd|pw|secret|token|key|auth|credential)[a-z0-9_.\-]*)"#,
+            r#"(?P<name>(?i:pass|pwd|pw|secret|token|key|auth|credential)[A-Za-z0-9_.\-]*)"#,
             sep!(),
             value!()
         )),
@@ -905,7 +905,7 @@ pub(super) fn keyword_hits(text: &[u8], markers: &[(usize, usize)]) -> Hits {
     let mut hits = 0u128;
     let mut pos = 0;
     while let Some(m) = ac.find(Input::new(text).range(pos..)) {
-        if !markers.iter().any(|&(s, e)| m.start() >= s && m.end() <= e) {
+        if !super::overlaps_marker(markers, m.start(), m.end()) {
             hits |= pf.rules_of[m.pattern().as_usize()];
             if hits == pf.all {
                 break;
