@@ -131,6 +131,12 @@ fn a_machine_without_claude_code_history_imports_the_bundled_examples() {
     assert!(stdout.contains("importing two example sessions"), "{stdout}");
     let table = String::from_utf8_lossy(&sb.run(&["sessions"]).stdout).into_owned();
     assert_eq!(table.matches("claude-code-sync-example").count(), 2, "{table}");
+    // Shown locally, never queued for a backend: configuring one later sends none of it.
+    assert_eq!(sb.count("SELECT COUNT(*) FROM outbox"), 0);
+    let mut with_backend = Sandbox::new();
+    with_backend.set_env("CLAUDE_SYNC_CONVEX_URL", "http://127.0.0.1:9");
+    let out = with_backend.run(&["sync-now", "--all"]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("example"), "no examples once a backend is set");
 
     let forget = sb.run(&["forget", "--project", "claude-code-sync-example"]);
     assert!(forget.status.success());

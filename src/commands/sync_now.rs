@@ -77,7 +77,10 @@ fn import_transcripts(ctx: &Context, store: &mut Store, project: Option<&str>, p
     } else {
         paths.to_vec()
     };
-    if roots.is_empty() {
+    // The examples show a new user what the local store holds; they must never reach a real
+    // dashboard, so they are only offered when no backend is configured.
+    let mut local_only_examples = false;
+    if roots.is_empty() && ctx.config.backend_url().is_none() {
         match ingest::install_examples(&ctx.data_dir) {
             Ok(examples) => {
                 println!(
@@ -87,6 +90,7 @@ fn import_transcripts(ctx: &Context, store: &mut Store, project: Option<&str>, p
                     ingest::EXAMPLE_PROJECT
                 );
                 roots.push(examples);
+                local_only_examples = true;
             }
             Err(e) => println!("No Claude Code history here, and the examples could not be written: {e}"),
         }
@@ -97,6 +101,11 @@ fn import_transcripts(ctx: &Context, store: &mut Store, project: Option<&str>, p
     }
     let privacy = Privacy::new(&ctx.config, &ctx.redactor);
     let report = ingest::backfill(store, &privacy, &prices, &roots, project, time::now_ms());
+    if local_only_examples {
+        if let Err(e) = store.keep_local_only(ingest::EXAMPLE_PROJECT) {
+            println!("Could not keep the example sessions local: {e:#}");
+        }
+    }
     println!(
         "Imported transcripts: {} session(s) found, {} with new data ({:.1} MB read), {} new event(s) queued.",
         report.sessions,

@@ -83,6 +83,9 @@ const USER_REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 const MARKER_PREFIX: &str = "[REDACTED:";
 
+/// Re-scans of the output after the first redaction (see [`Redactor::redact`]).
+const MAX_EXTRA_ROUNDS: usize = 3;
+
 impl Redactor {
     /// Builds a redactor with the user's extra patterns and allowlist. Patterns that do not
     /// compile (or would match the empty string) are skipped and described in the returned
@@ -130,9 +133,25 @@ impl Redactor {
         if spans.is_empty() {
             return Cow::Borrowed(text);
         }
+        let mut out = self.apply(text, &spans);
+        // A check may have rejected a candidate because of text that this pass then replaced
+        // (`pass:x::y` reads as a code path until `:y` is gone). Scanning the output again until
+        // nothing new is found makes the result a fixed point, hence idempotent, and can only
+        // redact more. Rarely takes a second round, practically never a third.
+        for _ in 0..MAX_EXTRA_ROUNDS {
+            let more = self.spans(&out);
+            if more.is_empty() {
+                break;
+            }
+            out = self.apply(&out, &more);
+        }
+        Cow::Owned(out)
+    }
+
+    fn apply(&self, text: &str, spans: &[Span]) -> String {
         let mut out = String::with_capacity(text.len());
         let mut at = 0;
-        for s in &spans {
+        for s in spans {
             out.push_str(&text[at..s.start]);
             out.push_str(MARKER_PREFIX);
             out.push_str(self.kind_name(s.kind));
@@ -140,7 +159,7 @@ impl Redactor {
             at = s.end;
         }
         out.push_str(&text[at..]);
-        Cow::Owned(out)
+        out
     }
 
     /// Redacts every string value of a JSON document in place (object keys stay as they are).
@@ -303,7 +322,15 @@ fn ceil_char_boundary(s: &str, mut i: usize) -> usize {
     i
 }
 
-/// Byte ranges of `[REDACTED:kind]` markers already in the text.
+/// Whether `[start, end)` overlaps one of the sorted, disjoint `markers` (binary search: a
+/// text dense with secrets has thousands of markers on a re-scan).
+fn overlaps_marker(markers: &[(usize, usize)], start: usize, end: usize) -> bool {
+    // The first marker that ends after `start` is the only one that can overlap first.
+    let i = markers.partition_point(|&(_, e)| e <= start);
+    markers.get(i).is_some_and(|&(s, _)| s < end.max(start + 1))
+}
+
+/// Byte ranges of `[REDACTED:kind]` markers already in the text, in order.
 fn markers(b: &[u8]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let starts = memchr::memmem::find_iter(b, MARKER_PREFIX.as_bytes());
@@ -319,7 +346,8 @@ fn markers(b: &[u8]) -> Vec<(usize, usize)> {
     out
 }
 
-/// Drops candidates that touch an existing marker, so redacting twice changes nothing: a marker
+/// Drops candidates that overlap or touch an existing marker, so redacting twice changes nothing
+/// (a value cut short by a marker, `pw:x[REDACTED:…]`, reads differently from the original): a marker
 /// is never nested in another, and `[REDACTED:kind]` (which contains a colon) never turns the
 /// text around it into a `user:password@` or a `name: value`. Text is only ever marked by this
 /// engine's first pass, so what touches a marker was redacted then.
@@ -330,7 +358,7 @@ fn drop_marker_overlaps(text: &str, cands: Vec<Span>) -> Vec<Span> {
     }
     cands
         .into_iter()
-        .filter(|c| !ms.iter().any(|&(s, e)| c.start < e && s < c.end))
+        .filter(|c| !overlaps_marker(&ms, c.start.saturating_sub(1), c.end + 1))
         .collect()
 }
 

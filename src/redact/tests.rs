@@ -223,3 +223,20 @@ fn command_line_flags() {
         "app --password [REDACTED:password] --port 80"
     );
 }
+
+#[test]
+fn redaction_reaches_a_fixed_point() {
+    // Found by cargo-fuzz: the first pass removed the `:3P` that made `pW3Pw::3P` look like a
+    // code path, so a second pass found `pW3Pw:` as a password.
+    let t = "3333\t:pass:pW3Pw::3P";
+    let once = red(t);
+    assert_eq!(red(&once), once);
+}
+
+#[test]
+fn chains_that_a_pass_only_shortens_are_stable() {
+    // Found by cargo-fuzz: each pass peeled one `Pw::` off the end of this chain.
+    let t = "Se SSBSBcPw::sBcPw::rcrcPw::sBcPw::sBcPw:SSBSBcPw::sBcrPw::rcP";
+    let once = red(t);
+    assert_eq!(red(&once), once);
+}

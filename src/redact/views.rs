@@ -125,7 +125,7 @@ pub(super) fn views(text: &[u8], line_rules: bool) -> Vec<View<'_>> {
 /// not change how the text around it is read, or a second pass would differ from the first).
 fn outside_markers(b: &[u8], needle: &[u8]) -> bool {
     let ms = super::markers(b);
-    memchr::memmem::find_iter(b, needle).any(|i| !ms.iter().any(|&(s, e)| i >= s && i < e))
+    memchr::memmem::find_iter(b, needle).any(|i| !super::overlaps_marker(&ms, i, i + needle.len()))
 }
 
 fn needs_unescape(b: &[u8], line_rules: bool) -> bool {

@@ -54,6 +54,16 @@ impl Store {
         Ok(events as u64)
     }
 
+    /// Drops the queued events of a project's sessions but keeps the sessions: for data that is
+    /// shown locally and must never be delivered (the bundled example sessions).
+    pub fn keep_local_only(&self, project: &str) -> Result<u64> {
+        Ok(self.conn.execute(
+            "DELETE FROM outbox WHERE state != 'delivered'
+               AND session_id IN (SELECT session_id FROM sessions WHERE project_name = ?1)",
+            [project],
+        )? as u64)
+    }
+
     /// Deletes one session, or every session of a project (by name or working directory),
     /// with all their events, delivered or not.
     pub fn forget(&mut self, session: Option<&str>, project: Option<&str>) -> Result<Forgotten> {
