@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
-use super::{CheckReport, EventOutcome, SendError, Transport};
+use super::{CheckReport, EventOutcome, HttpReply, SendError, Transport};
 use crate::config::ApiKey;
 use crate::store::OutboxEvent;
 
@@ -68,24 +68,12 @@ impl RecordEvent {
     /// Calls a public function. Errors are scrubbed of the key before they go anywhere.
     fn call(&self, kind: &str, path: &str, args: Value) -> Result<Reply, SendError> {
         let body = json!({ "path": path, "args": args, "format": "json" });
-        let response = self
+        let request = self
             .http
             .post(format!("{}/api/{kind}", self.url))
             .header("Convex-Client", concat!("claude-code-sync-", env!("CARGO_PKG_VERSION")))
-            .json(&body)
-            .send()
-            .map_err(|e| SendError::Transient { message: self.scrub(&describe_reqwest(&e)), retry_after: None })?;
-        let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let text = response
-            .text()
-            .map_err(|e| SendError::Transient { message: self.scrub(&describe_reqwest(&e)), retry_after: None })?;
-        let body: Option<Value> = serde_json::from_str(&text).ok();
+            .json(&body);
+        let HttpReply { status, retry_after, body } = super::execute(request, self.api_key.as_ref())?;
 
         if status == StatusCode::OK || status.as_u16() == 560 {
             if let Some(body) = body.as_ref().filter(|b| b.get("status").is_some()) {
@@ -115,10 +103,7 @@ impl RecordEvent {
 
     /// Error texts may echo the arguments, and so the key: never let it through.
     fn scrub(&self, text: &str) -> String {
-        match &self.api_key {
-            Some(key) => text.replace(key.expose(), "[REDACTED:api-key]"),
-            None => text.to_string(),
-        }
+        super::scrub(text, self.api_key.as_ref())
     }
 
     fn send_one(&self, event: &OutboxEvent) -> Result<EventOutcome, SendError> {
@@ -244,22 +229,4 @@ fn is_missing_function(message: &str) -> bool {
 fn first_line(message: &str) -> String {
     let line = message.lines().next().unwrap_or(message);
     line.chars().take(500).collect()
-}
-
-pub(super) fn describe_reqwest(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else {
-        "request failed"
-    };
-    // Without the URL's query (there is none) the chain is safe to show; the key is in the body.
-    let mut chain = vec![e.to_string()];
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        chain.push(s.to_string());
-        source = s.source();
-    }
-    format!("{kind}: {}", chain.join(": "))
 }

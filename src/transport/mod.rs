@@ -103,3 +103,52 @@ pub fn connect_to(url: &str, key: Option<ApiKey>, protocol: &Setting<Protocol>) 
     };
     Connection { transport, choice }
 }
+
+/// A reply read whole: its status, `Retry-After` in seconds, and its body when it is JSON.
+pub(crate) struct HttpReply {
+    pub status: reqwest::StatusCode,
+    pub retry_after: Option<Duration>,
+    pub body: Option<serde_json::Value>,
+}
+
+/// Sends `request` and reads the reply. Failing to send or to read is a passing failure; its
+/// description is scrubbed of the key.
+pub(crate) fn execute(request: reqwest::blocking::RequestBuilder, key: Option<&ApiKey>) -> Result<HttpReply, SendError> {
+    let transient = |e: reqwest::Error| SendError::Transient { message: scrub(&describe_reqwest(&e), key), retry_after: None };
+    let response = request.send().map_err(transient)?;
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let text = response.text().map_err(transient)?;
+    Ok(HttpReply { status, retry_after, body: serde_json::from_str(&text).ok() })
+}
+
+/// Error texts may echo a request, and so the key: never let it through.
+pub(crate) fn scrub(text: &str, key: Option<&ApiKey>) -> String {
+    match key {
+        Some(key) => text.replace(key.expose(), "[REDACTED:api-key]"),
+        None => text.to_string(),
+    }
+}
+
+pub(crate) fn describe_reqwest(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    // Without the URL's query (there is none) the chain is safe to show; the key is in the body.
+    let mut chain = vec![e.to_string()];
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        chain.push(s.to_string());
+        source = s.source();
+    }
+    format!("{kind}: {}", chain.join(": "))
+}

@@ -30,7 +30,7 @@ use reqwest::StatusCode;
 use reqwest::blocking::{Client, RequestBuilder};
 use serde_json::Value;
 
-use super::{CheckReport, EventOutcome, SendError, Transport};
+use super::{CheckReport, EventOutcome, HttpReply, SendError, Transport};
 use crate::config::ApiKey;
 use crate::store::{OutboxEvent, SessionFacts, Store};
 use crate::time;
@@ -121,10 +121,7 @@ impl OpenSync {
 
     /// Error texts may echo what was sent: never let the key through.
     fn scrub(&self, text: &str) -> String {
-        match &self.api_key {
-            Some(key) => text.replace(key.expose(), "[REDACTED:api-key]"),
-            None => text.to_string(),
-        }
+        super::scrub(text, self.api_key.as_ref())
     }
 
     fn facts(&mut self, session_id: &str) -> Result<SessionFacts, SendError> {
@@ -141,20 +138,7 @@ impl OpenSync {
 
     fn post(&mut self, path: &str, body: &Value, session_id: &str) -> Result<(), Failure> {
         let request = self.authorized(self.http.post(format!("{}{path}", self.site))).json(body);
-        let response = request
-            .send()
-            .map_err(|e| SendError::Transient { message: self.scrub(&super::convex::describe_reqwest(&e)), retry_after: None })?;
-        let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let text = response
-            .text()
-            .map_err(|e| SendError::Transient { message: self.scrub(&super::convex::describe_reqwest(&e)), retry_after: None })?;
-        let reply: Option<Value> = serde_json::from_str(&text).ok();
+        let HttpReply { status, retry_after, body: reply } = super::execute(request, self.api_key.as_ref())?;
         let error = reply.as_ref().and_then(|r| r["error"].as_str()).map(|e| self.scrub(e)).unwrap_or_default();
         let what = format!("OpenSync {path}: HTTP {}{}", status.as_u16(), if error.is_empty() { String::new() } else { format!(" {error}") });
 
@@ -271,7 +255,7 @@ impl Transport for OpenSync {
                 return CheckReport {
                     reachable: false,
                     key_accepted: None,
-                    summary: format!("connection to OpenSync at {} failed: {}", self.site, self.scrub(&super::convex::describe_reqwest(&e))),
+                    summary: format!("connection to OpenSync at {} failed: {}", self.site, self.scrub(&super::describe_reqwest(&e))),
                 };
             }
         };
