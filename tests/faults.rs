@@ -571,11 +571,10 @@ fn kill_9_of_hooks_in_the_middle_of_a_write_keeps_the_store_sound_and_every_ackn
         // Meanwhile the background uploader is shot whenever it is seen.
         s.spawn(|| {
             while !stop_killing_uploaders.load(Ordering::SeqCst) {
-                if let Some(pid) = uploader_pid(&sb) {
-                    if kill9(pid).is_ok() {
+                if let Some(pid) = uploader_pid(&sb)
+                    && kill9(pid).is_ok() {
                         uploader_kills.fetch_add(1, Ordering::SeqCst);
                     }
-                }
                 std::thread::sleep(Duration::from_millis(fastrand::u64(20..120)));
             }
         });

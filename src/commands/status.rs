@@ -122,8 +122,8 @@ fn store_section(out: &mut String, ctx: &Context, store: &Store) {
         );
     }
     let _ = writeln!(out, "  store              {} ({})", store.path().display(), human_bytes(store.size_on_disk()));
-    if let Ok(t) = store.hook_times(now - 86_400_000) {
-        if t.count > 0 {
+    if let Ok(t) = store.hook_times(now - 86_400_000)
+        && t.count > 0 {
             let ms = |micros: i64| micros as f64 / 1000.0;
             let _ = writeln!(
                 out,
@@ -134,7 +134,6 @@ fn store_section(out: &mut String, ctx: &Context, store: &Store) {
                 t.count
             );
         }
-    }
     let _ = writeln!(out, "  sessions           {sessions} recorded locally");
     let recent = store.sessions(&SessionFilter { limit: Some(5), ..SessionFilter::default() }).unwrap_or_default();
     for s in recent {

@@ -101,11 +101,10 @@ fn import_transcripts(ctx: &Context, store: &mut Store, project: Option<&str>, p
     }
     let privacy = Privacy::new(&ctx.config, &ctx.redactor);
     let report = ingest::backfill(store, &privacy, &prices, &roots, project, time::now_ms());
-    if local_only_examples {
-        if let Err(e) = store.keep_local_only(ingest::EXAMPLE_PROJECT) {
+    if local_only_examples
+        && let Err(e) = store.keep_local_only(ingest::EXAMPLE_PROJECT) {
             println!("Could not keep the example sessions local: {e:#}");
         }
-    }
     println!(
         "Imported transcripts: {} session(s) found, {} with new data ({:.1} MB read), {} new event(s) queued.",
         report.sessions,

@@ -192,11 +192,10 @@ pub fn normalize(model: &str) -> String {
     // Vertex date: @20250514 (possibly after -v2).
     if let Some(pos) = id.find('@') {
         id.truncate(pos);
-        if let Some(pos) = id.rfind("-v") {
-            if id[pos + 2..].bytes().all(|c| c.is_ascii_digit()) && pos + 2 < id.len() {
+        if let Some(pos) = id.rfind("-v")
+            && id[pos + 2..].bytes().all(|c| c.is_ascii_digit()) && pos + 2 < id.len() {
                 id.truncate(pos);
             }
-        }
     }
     // First-party date: -20250514.
     if id.len() > 9 {

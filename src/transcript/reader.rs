@@ -121,12 +121,11 @@ pub fn read_new(
     let mut oversized = false;
     report.complete = true;
     loop {
-        if let Some(limit) = max_bytes {
-            if partial_len == 0 && report.bytes >= limit {
+        if let Some(limit) = max_bytes
+            && partial_len == 0 && report.bytes >= limit {
                 report.complete = false;
                 break;
             }
-        }
         let available = match reader.fill_buf() {
             Ok(buf) => buf,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

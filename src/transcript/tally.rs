@@ -243,11 +243,10 @@ impl SessionTally {
         if fork_copy && self.fork_parent.is_none() {
             self.fork_parent = line.request_session_id.as_str().map(str::to_owned);
         }
-        if self.session_id.is_none() {
-            if let Some(id) = line.session_id.as_str() {
+        if self.session_id.is_none()
+            && let Some(id) = line.session_id.as_str() {
                 self.session_id = Some(id.to_owned());
             }
-        }
         if !fork_copy {
             self.note_context(line);
         }
@@ -273,16 +272,14 @@ impl SessionTally {
         if self.cwd.is_none() {
             self.cwd = line.cwd.as_str().filter(|s| !s.is_empty()).map(str::to_owned);
         }
-        if let Some(branch) = line.git_branch.as_str().filter(|s| !s.is_empty()) {
-            if self.git_branch.as_deref() != Some(branch) {
+        if let Some(branch) = line.git_branch.as_str().filter(|s| !s.is_empty())
+            && self.git_branch.as_deref() != Some(branch) {
                 self.git_branch = Some(branch.to_owned());
             }
-        }
-        if let Some(version) = line.version.as_str().filter(|s| !s.is_empty()) {
-            if self.version.as_deref() != Some(version) {
+        if let Some(version) = line.version.as_str().filter(|s| !s.is_empty())
+            && self.version.as_deref() != Some(version) {
                 self.version = Some(version.to_owned());
             }
-        }
     }
 
     fn progress(&mut self, line: &RawLine<'_>, fork_copy: bool) {

@@ -45,9 +45,7 @@ fn session(root: &Path, id: &str) -> SessionFiles {
 fn last_cost_state(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap();
     text.lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v["type"] == "cost-state")
-        .last()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok()).rfind(|v| v["type"] == "cost-state")
         .expect("sample has a cost-state line")
 }
 

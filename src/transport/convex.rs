@@ -75,8 +75,8 @@ impl RecordEvent {
             .json(&body);
         let HttpReply { status, retry_after, body } = super::execute(request, self.api_key.as_ref())?;
 
-        if status == StatusCode::OK || status.as_u16() == 560 {
-            if let Some(body) = body.as_ref().filter(|b| b.get("status").is_some()) {
+        if (status == StatusCode::OK || status.as_u16() == 560)
+            && let Some(body) = body.as_ref().filter(|b| b.get("status").is_some()) {
                 return match body["status"].as_str() {
                     Some("success") => Ok(Reply::Value(body.get("value").cloned().unwrap_or(Value::Null))),
                     _ => Ok(Reply::FunctionError {
@@ -85,7 +85,6 @@ impl RecordEvent {
                     }),
                 };
             }
-        }
         let code = body.as_ref().and_then(|b| b["code"].as_str()).unwrap_or("");
         let message = body.as_ref().and_then(|b| b["message"].as_str()).unwrap_or("");
         let what = self.scrub(&format!("HTTP {status} {code} {message}").trim().replace("  ", " "));
@@ -144,11 +143,10 @@ impl RecordEvent {
 
 impl Transport for RecordEvent {
     fn send(&mut self, events: &[OutboxEvent]) -> Result<Vec<EventOutcome>, SendError> {
-        if events.len() > 1 && self.batch_supported != Some(false) {
-            if let Some(outcomes) = self.send_batch(events)? {
+        if events.len() > 1 && self.batch_supported != Some(false)
+            && let Some(outcomes) = self.send_batch(events)? {
                 return Ok(outcomes);
             }
-        }
         let mut outcomes = Vec::with_capacity(events.len());
         for event in events {
             match self.send_one(event) {

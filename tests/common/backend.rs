@@ -15,21 +15,13 @@ pub struct Backend {
     pub port: u16,
 }
 
+#[derive(Default)]
 pub struct BackendOptions<'a> {
     pub api_key: Option<&'a str>,
     pub port: u16,
     pub without_record_events: bool,
 }
 
-impl Default for BackendOptions<'_> {
-    fn default() -> Self {
-        BackendOptions {
-            api_key: None,
-            port: 0,
-            without_record_events: false,
-        }
-    }
-}
 
 impl Backend {
     pub fn start() -> Backend {
