@@ -862,19 +862,22 @@ static PREFILTER: LazyLock<Prefilter> = LazyLock::new(|| {
     }
 });
 
-fn automaton(kind: AhoCorasickKind) -> AhoCorasick {
+fn automaton(kind: AhoCorasickKind, ignore_case: bool) -> AhoCorasick {
     AhoCorasickBuilder::new()
+        .ascii_case_insensitive(ignore_case)
         .match_kind(MatchKind::LeftmostLongest)
         .kind(Some(kind))
         .build(&PREFILTER.words)
         .expect("built-in keywords form a valid automaton")
 }
 
-/// A hook process scans a few KB: an NFA builds in about a third of the DFA's time. A process
-/// that scans more (the `redact` command on a file, a long transcript) switches to the DFA,
-/// which scans several times faster.
-static AC_NFA: LazyLock<AhoCorasick> = LazyLock::new(|| automaton(AhoCorasickKind::NoncontiguousNFA));
-static AC_DFA: LazyLock<AhoCorasick> = LazyLock::new(|| automaton(AhoCorasickKind::DFA));
+/// A hook process scans a few KB: what it pays is building the automaton, so it gets the
+/// cheapest to build — a non-contiguous NFA, case-sensitive over an ASCII-folded copy of the
+/// text (case-insensitivity would double its states). A process that scans more (the `redact`
+/// command on a file, a long transcript) switches to a case-insensitive DFA, which scans
+/// several times faster and needs no folded copy.
+static AC_NFA: LazyLock<AhoCorasick> = LazyLock::new(|| automaton(AhoCorasickKind::NoncontiguousNFA, false));
+static AC_DFA: LazyLock<AhoCorasick> = LazyLock::new(|| automaton(AhoCorasickKind::DFA, true));
 static SCANNED: AtomicUsize = AtomicUsize::new(0);
 const DFA_AFTER_BYTES: usize = 1 << 20;
 
@@ -902,14 +905,14 @@ fn json_escaped(k: &str) -> String {
 pub(super) fn keyword_hits(text: &[u8], markers: &[(usize, usize)]) -> Hits {
     let pf = &*PREFILTER;
     let scanned = SCANNED.fetch_add(text.len(), Ordering::Relaxed) + text.len();
-    let ac: &AhoCorasick = if scanned > DFA_AFTER_BYTES {
-        &AC_DFA
+    // The keywords are lower case; ASCII folding keeps every offset.
+    let folded;
+    let (ac, text): (&AhoCorasick, &[u8]) = if scanned > DFA_AFTER_BYTES {
+        (&AC_DFA, text)
     } else {
-        &AC_NFA
+        folded = text.to_ascii_lowercase();
+        (&AC_NFA, &folded)
     };
-    // The keywords are lower case; folding the text (ASCII only, so offsets stay) lets the
-    // automaton be case-sensitive, which halves what every hook process spends building it.
-    let text = &text.to_ascii_lowercase();
     let mut hits = 0u128;
     let mut pos = 0;
     while let Some(m) = ac.find(Input::new(text).range(pos..)) {
