@@ -111,22 +111,9 @@ type it at the prompt, pipe it with --key-stdin, or set CLAUDE_SYNC_API_KEY.")]
         explain: bool,
     },
 
-    /// Hook: SessionStart
-    SessionStart,
-    /// Hook: UserPromptSubmit
-    PromptSubmit,
-    /// Hook: PostToolUse
-    PostToolUse,
-    /// Hook: PostToolUseFailure
-    PostToolUseFailure,
-    /// Hook: Stop
-    Stop,
-    /// Hook: SubagentStop
-    SubagentStop,
-    /// Hook: PreCompact
-    PreCompact,
-    /// Hook: SessionEnd
-    SessionEnd,
+    /// The hook subcommands Claude Code runs (session-start, prompt-submit, …)
+    #[command(flatten)]
+    Hook(HookKind),
 
     /// Token usage and cost of transcripts, read in full without the store (diagnostics, benchmarks)
     #[command(hide = true)]
@@ -166,16 +153,9 @@ impl From<ProtocolArg> for crate::config::Protocol {
 
 impl Command {
     pub fn hook_kind(&self) -> Option<HookKind> {
-        Some(match self {
-            Command::SessionStart => HookKind::SessionStart,
-            Command::PromptSubmit => HookKind::PromptSubmit,
-            Command::PostToolUse => HookKind::PostToolUse,
-            Command::PostToolUseFailure => HookKind::PostToolUseFailure,
-            Command::Stop => HookKind::Stop,
-            Command::SubagentStop => HookKind::SubagentStop,
-            Command::PreCompact => HookKind::PreCompact,
-            Command::SessionEnd => HookKind::SessionEnd,
-            _ => return None,
-        })
+        match self {
+            Command::Hook(kind) => Some(*kind),
+            _ => None,
+        }
     }
 }

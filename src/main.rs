@@ -27,15 +27,5 @@ fn main() -> ExitCode {
 
 /// The first argument names a hook subcommand.
 fn is_hook_invocation(args: &[String]) -> bool {
-    const HOOKS: &[&str] = &[
-        "session-start",
-        "prompt-submit",
-        "post-tool-use",
-        "post-tool-use-failure",
-        "stop",
-        "subagent-stop",
-        "pre-compact",
-        "session-end",
-    ];
-    args.get(1).is_some_and(|a| HOOKS.contains(&a.as_str()))
+    args.get(1).is_some_and(|a| <hook::HookKind as clap::Subcommand>::has_subcommand(a))
 }

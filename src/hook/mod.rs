@@ -25,16 +25,24 @@ use crate::{ingest, paths, project, time, uploader};
 
 pub use input::HookInput;
 
-/// The lifecycle events the plugin registers, one subcommand each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The lifecycle events the plugin registers, one subcommand each (flattened into the CLI).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Subcommand)]
 pub enum HookKind {
+    /// Hook: SessionStart
     SessionStart,
+    /// Hook: UserPromptSubmit
     PromptSubmit,
+    /// Hook: PostToolUse
     PostToolUse,
+    /// Hook: PostToolUseFailure
     PostToolUseFailure,
+    /// Hook: Stop
     Stop,
+    /// Hook: SubagentStop
     SubagentStop,
+    /// Hook: PreCompact
     PreCompact,
+    /// Hook: SessionEnd
     SessionEnd,
 }
 
