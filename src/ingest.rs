@@ -388,14 +388,7 @@ mod tests {
     use crate::redact::Redactor;
 
     fn privacy(redactor: &Redactor) -> Privacy<'_> {
-        Privacy {
-            redactor,
-            max_prompt_chars: 2000,
-            max_text_chars: 1000,
-            sync_tool_calls: true,
-            sync_tool_output: false,
-            sync_thinking: false,
-        }
+        Privacy::defaults(redactor)
     }
 
     /// The real 2.1.331 subagent session, copied so the test can grow it.

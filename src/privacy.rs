@@ -56,6 +56,19 @@ impl<'a> Privacy<'a> {
         }
     }
 
+    /// The rules with every setting at its default (tests of the code that applies them).
+    #[cfg(test)]
+    pub fn defaults(redactor: &'a Redactor) -> Privacy<'a> {
+        Privacy {
+            redactor,
+            max_prompt_chars: crate::config::DEFAULT_MAX_PROMPT_CHARS,
+            max_text_chars: crate::config::DEFAULT_MAX_TEXT_CHARS,
+            sync_tool_calls: true,
+            sync_tool_output: false,
+            sync_thinking: false,
+        }
+    }
+
     /// Redacts, then truncates to `limit` characters with a marker saying how much was cut.
     pub fn clip(&self, text: &str, limit: usize) -> String {
         let scan_end = char_boundary(text, limit.saturating_mul(4).saturating_add(REDACT_MARGIN));

@@ -10,14 +10,7 @@ fn sample(name: &str) -> RawInput {
 }
 
 fn privacy(redactor: &Redactor) -> Privacy<'_> {
-    Privacy {
-        redactor,
-        max_prompt_chars: 2000,
-        max_text_chars: 1000,
-        sync_tool_calls: true,
-        sync_tool_output: false,
-        sync_thinking: false,
-    }
+    Privacy::defaults(redactor)
 }
 
 fn build(kind: HookKind, name: &str) -> Event {
