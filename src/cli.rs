@@ -159,3 +159,29 @@ impl Command {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    /// The hook path matches hook names without clap (main.rs): the two spellings must agree,
+    /// for every hook subcommand clap knows.
+    #[test]
+    fn hook_names_match_the_clap_subcommands() {
+        let clap_names: Vec<String> = <HookKind as clap::Subcommand>::augment_subcommands(clap::Command::new("x"))
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .collect();
+        assert_eq!(clap_names.len(), HookKind::ALL.len());
+        for name in &clap_names {
+            let kind = HookKind::from_name(name).unwrap_or_else(|| panic!("{name} has no HookKind::from_name"));
+            let parsed = Cli::try_parse_from(["claude-code-sync", name.as_str()]).unwrap();
+            assert_eq!(parsed.command.hook_kind(), Some(kind), "{name}");
+            assert_eq!(kind.name(), name);
+        }
+        assert_eq!(HookKind::from_name("status"), None);
+        assert_eq!(HookKind::from_name("Stop"), None);
+    }
+}

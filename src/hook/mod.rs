@@ -47,6 +47,36 @@ pub enum HookKind {
 }
 
 impl HookKind {
+    pub const ALL: [HookKind; 8] = [
+        HookKind::SessionStart,
+        HookKind::PromptSubmit,
+        HookKind::PostToolUse,
+        HookKind::PostToolUseFailure,
+        HookKind::Stop,
+        HookKind::SubagentStop,
+        HookKind::PreCompact,
+        HookKind::SessionEnd,
+    ];
+
+    /// The subcommand name, as clap spells it (`tests` check the two agree); lets the hook path
+    /// skip building the CLI parser.
+    pub fn name(self) -> &'static str {
+        match self {
+            HookKind::SessionStart => "session-start",
+            HookKind::PromptSubmit => "prompt-submit",
+            HookKind::PostToolUse => "post-tool-use",
+            HookKind::PostToolUseFailure => "post-tool-use-failure",
+            HookKind::Stop => "stop",
+            HookKind::SubagentStop => "subagent-stop",
+            HookKind::PreCompact => "pre-compact",
+            HookKind::SessionEnd => "session-end",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<HookKind> {
+        HookKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     fn event_type(self) -> EventType {
         match self {
             HookKind::SessionStart => EventType::SessionStart,
