@@ -134,6 +134,9 @@ fn run_inner(kind: HookKind, data_dir: &Path, started: Instant) -> Result<()> {
     let mut event = build_event(kind, &input, &privacy, env_session.as_deref(), now);
 
     let (mut store, moved) = Store::open(data_dir)?;
+    if let Err(e) = store.leave_wal_on_close() {
+        log.warn(&format!("{kind:?} hook: {e:#}"));
+    }
     if let Some(moved) = moved {
         log.error(&format!(
             "the store could not be used ({}); moved it to {} and started a new one",
@@ -149,6 +152,9 @@ fn run_inner(kind: HookKind, data_dir: &Path, started: Instant) -> Result<()> {
     // The hook's own cost, for `status`: everything above, process start to here.
     let micros = started.elapsed().as_micros() as i64;
     store.record_hook_time(kind.event_type().as_str(), micros, now)?;
+    if let Err(e) = store.checkpoint_if_large() {
+        log.warn(&format!("{kind:?} hook: store checkpoint: {e:#}"));
+    }
     Ok(())
 }
 

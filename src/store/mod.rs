@@ -25,6 +25,9 @@ use crate::paths;
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// WAL size (pages) at which a hook's commit checkpoints it (see `leave_wal_on_close`).
+const HOOK_WAL_CHECKPOINT_PAGES: i64 = 256;
+
 pub struct Store {
     conn: Connection,
     path: PathBuf,
@@ -105,6 +108,48 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// For the short-lived hook processes: closing does not checkpoint; the hook calls
+    /// `checkpoint_if_large` after its writes instead.
+    ///
+    /// Why: SQLite's last connection to close checkpoints the WAL into the database with
+    /// fsyncs and deletes the WAL and -shm files, which the next hook then creates again. With
+    /// no backend configured (no uploader keeping a connection open), and for the first hooks
+    /// of a turn, every hook was that last connection: 4 fsyncs, 2 unlinks and the files made
+    /// again, per hook: 0.6 ms at rest on this machine's disk, tens of ms when the disk is
+    /// busy. A WAL left in place is read back by the next process that opens the store with no
+    /// other connection open (SQLite rebuilds its index from the whole WAL, ~2 µs a page), so
+    /// it is kept small: past `HOOK_WAL_CHECKPOINT_PAGES` (1 MB; a hook writes 3–6 pages, so
+    /// once in 40–80 hooks, under 5% so off the p95) the hook checkpoints and truncates it.
+    /// SQLite's automatic checkpoint is off on these connections:
+    /// after that rebuild SQLite counts every page of the WAL as not yet copied, so it would
+    /// copy the whole WAL again at each commit and never restart it.
+    /// Durability is unchanged in kind: with `synchronous = NORMAL` a commit was never synced
+    /// by itself (a power loss may lose the last events, never corrupt the store), and a crash
+    /// of any process loses nothing (tests/faults.rs). The background uploader keeps SQLite's
+    /// defaults, so when it closes last it checkpoints and removes the WAL, off the hook path.
+    pub fn leave_wal_on_close(&self) -> Result<()> {
+        self.conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
+        self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        Ok(())
+    }
+
+    /// Checkpoints the WAL into the database and truncates it, when it has grown past
+    /// `HOOK_WAL_CHECKPOINT_PAGES`; never waits: when another process is writing or reading
+    /// an older snapshot, the pages that can be copied are, and a later hook finishes the job.
+    pub fn checkpoint_if_large(&self) -> Result<()> {
+        let wal = PathBuf::from(format!("{}-wal", self.path.display()));
+        let Ok(meta) = std::fs::metadata(&wal) else { return Ok(()) };
+        let page_size: i64 = self.conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        if meta.len() < (HOOK_WAL_CHECKPOINT_PAGES * (page_size + 24)) as u64 {
+            return Ok(());
+        }
+        // SQLite answers "blocked" in the pragma's first column, not with an error.
+        self.conn.busy_timeout(Duration::ZERO)?;
+        let result = self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        Ok(result?)
     }
 
     fn migrate(&mut self) -> Result<()> {
@@ -222,6 +267,41 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(store.path()).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+    }
+
+    /// Hook connections close without checkpointing, yet the WAL stays bounded and every
+    /// event is there for the next process, including one that must rebuild the WAL index.
+    #[test]
+    fn hook_connections_leave_the_wal_but_keep_it_bounded() {
+        use crate::event::{Event, EventType, Payload};
+        let tmp = tempfile::tempdir().unwrap();
+        let wal = tmp.path().join("store.db-wal");
+        let mut largest = 0;
+        for n in 0..600 {
+            let (mut store, _) = Store::open(tmp.path()).unwrap();
+            store.leave_wal_on_close().unwrap();
+            let event = Event {
+                event_id: format!("e{n}"),
+                session_id: format!("s{}", n % 7),
+                event_type: EventType::ToolUse,
+                timestamp: n,
+                payload: Payload { project_name: Some("p".repeat(300)), ..Payload::default() },
+            };
+            assert!(store.record(&event, None, n).unwrap());
+            store.checkpoint_if_large().unwrap();
+            drop(store);
+            assert!(wal.exists(), "closing a hook connection must not checkpoint and remove the WAL");
+            largest = largest.max(std::fs::metadata(&wal).unwrap().len());
+        }
+        // Checkpointed past HOOK_WAL_CHECKPOINT_PAGES: one hook's commit may carry it a few pages beyond.
+        let page = 4096 + 24;
+        assert!(largest <= (HOOK_WAL_CHECKPOINT_PAGES as u64 + 16) * page, "WAL grew to {largest} bytes");
+        let (store, _) = Store::open(tmp.path()).unwrap();
+        assert_eq!(store.outbox_counts(None).unwrap().pending, 600);
+        assert_eq!(store.integrity_check().unwrap(), "ok");
+        // A default connection closing last checkpoints and removes the WAL, as before.
+        drop(store);
+        assert!(!wal.exists());
     }
 
     #[test]
