@@ -130,7 +130,11 @@ type it at the prompt, pipe it with --key-stdin, or set CLAUDE_SYNC_API_KEY.")]
 
     /// The detached background uploader (started by hooks)
     #[command(name = "__upload", hide = true)]
-    Upload,
+    Upload {
+        /// Leave the starting process's tree first (fork, setsid): how hooks start it
+        #[arg(long)]
+        detach: bool,
+    },
 }
 
 /// `--protocol` values; the same words as the `protocol` setting.

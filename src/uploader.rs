@@ -1,16 +1,15 @@
 //! Background delivery of the outbox.
 //!
-//! A hook never touches the network: it `wake`s the uploader, a detached process (double fork,
-//! setsid, stdio on /dev/null, so Claude Code neither waits for it nor kills it with the hook's
-//! process tree) that drains the outbox in order, in batches, and exits when it is empty. One
+//! A hook never touches the network: when no uploader runs, it starts one, a detached process
+//! (spawned, then fork and setsid by itself, stdio on /dev/null, so Claude Code neither waits
+//! for it nor kills it with the hook's process tree) that drains the outbox in order, in
+//! batches, and exits when it is empty. One
 //! instance at a time (an exclusive lock on `uploader.lock`). Passing failures are retried with
 //! exponential backoff and jitter; rejections are parked with their reason and retried only when
 //! the configuration changes or the user runs `sync-now` or `login`.
 
-use std::ffi::CString;
 use std::fs::File;
 use std::io::Write;
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::Duration;
 
@@ -65,28 +64,28 @@ impl Backoff {
     }
 }
 
-/// Called by every hook after it recorded its event. Cheap: a few store reads and a lock probe.
-pub fn wake(data_dir: &Path, store: &mut Store, config: &Config, log: &Log) {
+/// Called by every hook after it recorded its event: whether to start the background
+/// uploader (`spawn_detached`). Cheap: a few store reads and a lock probe. The hook starts it
+/// only after its last write, since a starting uploader soon writes to the store too.
+pub fn wanted(data_dir: &Path, store: &mut Store, config: &Config, log: &Log) -> bool {
     if config.backend_url().is_none() || !config.auto_sync.value {
-        return;
+        return false;
     }
-    let result = (|| -> Result<()> {
+    let result = (|| -> Result<bool> {
         refresh_on_config_change(store, config)?;
         if store.meta_get(META_BLOCKED)?.is_some() {
-            return Ok(());
+            return Ok(false);
         }
         let hold_until: i64 = store.meta_get(META_HOLD_UNTIL)?.and_then(|v| v.parse().ok()).unwrap_or(0);
         if time::now_ms() < hold_until {
-            return Ok(());
+            return Ok(false);
         }
-        if UploaderLock::is_held(data_dir) {
-            return Ok(());
-        }
-        spawn_detached()
+        Ok(!UploaderLock::is_held(data_dir))
     })();
-    if let Err(e) = result {
+    result.unwrap_or_else(|e| {
         log.error(&format!("could not start the background uploader: {e:#}"));
-    }
+        false
+    })
 }
 
 /// When the URL or key changed since the last delivery attempt, rejected events get another
@@ -113,40 +112,41 @@ pub fn blocked_reason(store: &Store) -> Result<Option<String>> {
     store.meta_get(META_BLOCKED)
 }
 
-/// Starts `claude-code-sync __upload` fully detached from the calling hook.
+/// Starts `claude-code-sync __upload --detach` in the background, without waiting for it.
+///
+/// The hook only spawns (posix_spawn: no copy of its memory, and it resumes as soon as the
+/// child has exec'd, stdio on /dev/null, cwd `/`); the uploader then leaves the hook's
+/// process tree itself (`leave_process_tree`). The hook used to double-fork and wait for the
+/// intermediate child: on a busy machine that wait for two other processes to be scheduled
+/// cost the hook ~10 ms (self-measured median 12.7 ms vs 2.2 ms for a hook that starts none).
 pub fn spawn_detached() -> Result<()> {
-    use nix::libc;
-    use nix::sys::wait::waitpid;
-    use nix::unistd::{ForkResult, execv, fork, setsid};
-
-    // Everything the children need is prepared before fork: after it, only async-signal-safe
-    // calls (the hook process is single-threaded, but allocation after fork is still avoided).
+    use std::process::{Command, Stdio};
     let exe = std::env::current_exe().context("cannot find the running binary")?;
-    let exe = CString::new(exe.as_os_str().as_bytes())?;
-    let argv = [exe.clone(), CString::new(DETACHED_SUBCOMMAND)?];
-    let devnull = File::options().read(true).write(true).open("/dev/null")?;
-    let devnull_fd = std::os::fd::AsRawFd::as_raw_fd(&devnull);
-    let root = CString::new("/")?;
+    // The Child is dropped, not waited for: it is reaped by init once this process exits.
+    Command::new(exe)
+        .args([DETACHED_SUBCOMMAND, "--detach"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .current_dir("/")
+        .spawn()
+        .context("cannot start the background uploader")?;
+    Ok(())
+}
 
-    // SAFETY: the child runs only async-signal-safe functions (setsid, fork, dup2, chdir,
-    // execv, _exit) before exec.
-    match unsafe { fork() }.context("fork failed")? {
-        ForkResult::Parent { child } => {
-            waitpid(child, None).context("waiting for the intermediate child")?;
-            Ok(())
-        }
-        ForkResult::Child => unsafe {
+/// The uploader's first step when a hook started it: fork, let the parent exit, and start a
+/// new session in the child, so it is no longer in the hook's process tree (Claude Code kills
+/// a timed-out hook's whole tree, setsid children included; an orphan survives). Called while
+/// the process is still single-threaded. If fork fails the uploader runs where it is.
+pub fn leave_process_tree() {
+    use nix::unistd::{ForkResult, fork, setsid};
+    // SAFETY: no other thread exists yet (nothing has been spawned); the parent only _exits.
+    match unsafe { fork() } {
+        Ok(ForkResult::Parent { .. }) => unsafe { nix::libc::_exit(0) },
+        Ok(ForkResult::Child) => {
             let _ = setsid();
-            if let Ok(ForkResult::Child) = fork() {
-                libc::dup2(devnull_fd, 0);
-                libc::dup2(devnull_fd, 1);
-                libc::dup2(devnull_fd, 2);
-                libc::chdir(root.as_ptr());
-                let _ = execv(&exe, &argv);
-                libc::_exit(127);
-            }
-            libc::_exit(0);
-        },
+        }
+        Err(_) => {}
     }
 }
 

@@ -54,7 +54,12 @@ pub fn run(command: Command) -> ExitCode {
         Command::Forget { session, project } => forget::run(&ctx, session.as_deref(), project.as_deref()),
         Command::Redact { file, explain } => redact::run(file.as_deref(), explain, &ctx.redactor),
         Command::Usage { paths, json, jobs } => usage::run(&ctx, paths, json, jobs),
-        Command::Upload => uploader::run_detached(&ctx.data_dir, &ctx.config, &ctx.log()),
+        Command::Upload { detach } => {
+            if detach {
+                uploader::leave_process_tree();
+            }
+            uploader::run_detached(&ctx.data_dir, &ctx.config, &ctx.log())
+        }
         hook => unreachable!("hook subcommand {hook:?} is dispatched before commands"),
     };
     match result {

@@ -148,12 +148,18 @@ fn run_inner(kind: HookKind, data_dir: &Path, started: Instant) -> Result<()> {
         read_transcript(kind, &input, &mut event, &mut store, &privacy, data_dir, &log, now);
     }
     store.record(&event, input.str("transcript_path"), now)?;
-    uploader::wake(data_dir, &mut store, &config, &log);
-    // The hook's own cost, for `status`: everything above, process start to here.
+    let start_uploader = uploader::wanted(data_dir, &mut store, &config, &log);
+    // The hook's own cost, for `status`: everything above, process start to here (the
+    // uploader's start below, a posix_spawn once per burst of hooks, is not in it).
     let micros = started.elapsed().as_micros() as i64;
     store.record_hook_time(kind.event_type().as_str(), micros, now)?;
     if let Err(e) = store.checkpoint_if_large() {
         log.warn(&format!("{kind:?} hook: store checkpoint: {e:#}"));
+    }
+    // Last: a starting uploader writes to the store soon, and a hook write after this point
+    // would wait for it (SQLite's busy handler sleeps in steps of milliseconds).
+    if start_uploader && let Err(e) = uploader::spawn_detached() {
+        log.error(&format!("could not start the background uploader: {e:#}"));
     }
     Ok(())
 }
