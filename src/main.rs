@@ -92,5 +92,5 @@ fn hook_fast_path(args: &[OsString]) -> Option<hook::HookKind> {
 fn is_hook_invocation(args: &[OsString]) -> bool {
     args.get(1)
         .and_then(|a| a.to_str())
-        .is_some_and(|a| <hook::HookKind as clap::Subcommand>::has_subcommand(a))
+        .is_some_and(<hook::HookKind as clap::Subcommand>::has_subcommand)
 }
