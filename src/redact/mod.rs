@@ -7,8 +7,9 @@
 //! the dashboard remains readable.
 //!
 //! How a string is scanned:
-//! 1. One Aho-Corasick pass over the text finds the rules' keywords (ASCII case-insensitive).
-//!    Text without any keyword costs that single pass and comes back borrowed.
+//! 1. One pass of a precompiled keyword automaton ([`keywords`]) finds the rules' keywords
+//!    (ASCII case-insensitive). Text without any keyword costs that single pass and comes back
+//!    borrowed.
 //! 2. Only the rules whose keywords occurred run their regex, compiled on first use and cached
 //!    for the life of the process ([`rules`]). Hook processes thus compile two or three regexes,
 //!    not sixty.
@@ -24,6 +25,7 @@
 
 mod checks;
 mod json;
+mod keywords;
 mod rules;
 mod structured;
 mod views;
@@ -194,22 +196,22 @@ impl Redactor {
     /// character boundaries.
     fn spans(&self, text: &str) -> Vec<Span> {
         let bytes = text.as_bytes();
-        let hits = rules::keyword_hits(bytes, &markers(bytes));
+        let hits = keywords::keyword_hits(bytes, &markers(bytes));
         if hits.is_empty() && self.user.is_empty() {
             return Vec::new();
         }
         let mut cands: Vec<Span> = Vec::new();
-        for view in views::views(bytes, rules::has_line_rules(hits)) {
+        for view in views::views(bytes, keywords::has_line_rules(&hits)) {
             let view_hits;
             let hits_here = if view.is_identity() {
                 &hits
             } else {
-                view_hits = rules::keyword_hits(view.bytes(), &markers(view.bytes()));
+                view_hits = keywords::keyword_hits(view.bytes(), &markers(view.bytes()));
                 &view_hits
             };
             let mut found = Vec::new();
             for r in hits_here.iter() {
-                rules::scan(r, view.bytes(), &mut found);
+                rules::scan(r, view.bytes(), hits_here, &mut found);
             }
             for (i, (_, re)) in self.user.iter().enumerate() {
                 scan_user(re, view.bytes(), i, &mut found);

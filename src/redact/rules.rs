@@ -1,20 +1,21 @@
 //! The built-in rules, as data: id, kind, keywords, matcher, check.
 //!
 //! A rule's keywords are literals (ASCII case-insensitive) of which every match of its regex
-//! contains at least one; that is what lets the Aho-Corasick prefilter skip the rule. The secret
+//! contains at least one; that is what lets the keyword prefilter ([`super::keywords`]) skip the rule. The secret
 //! part of a match is the named groups `s`, `s2`, `s3`, `s4` (whichever took part), else the whole
 //! match; `name` is the matched key name for [`Check::Assignment`]. Regexes are compiled in
 //! byte mode without Unicode classes (`\b`, `\s` are ASCII), on first use, once per process.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{LazyLock, OnceLock};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input, MatchKind};
-use regex::bytes::{Regex, RegexBuilder};
+use regex_automata::meta::Regex as MetaRegex;
+use regex_automata::util::captures::Captures;
+use regex_automata::util::syntax;
+use regex_automata::{Anchored, Input, Match, PatternID};
 
 use super::KindRef;
 use super::checks::{self, Check};
+use super::keywords::Hits;
 use super::structured;
 
 pub(super) enum Matcher {
@@ -28,6 +29,8 @@ pub(super) struct Rule {
     #[allow(dead_code)]
     pub id: &'static str,
     pub kind: &'static str,
+    /// Read when the keyword automaton is generated ([`super::keywords`]' tests), not at run time.
+    #[allow(dead_code)]
     pub keywords: &'static [&'static str],
     pub matcher: Matcher,
     pub check: Check,
@@ -782,153 +785,35 @@ pub fn kinds() -> Vec<(&'static str, &'static str)> {
     out
 }
 
-/// The set of rules whose keywords occur in a text (at most 128 rules).
-#[derive(Clone, Copy, Default, PartialEq, Eq)]
-pub(super) struct Hits(u128);
+/// Rules whose every match starts where one of their keywords starts (the regex begins with an
+/// alternation of exactly those keywords). Their keywords are common words (`token`, `key`,
+/// `pass`, `bot`, `curl`), present every few hundred bytes of a transcript, so a whole-text
+/// regex search would run on nearly every text; instead the regex is tried anchored at each
+/// keyword position the prefilter saw ([`Hits::starts`]), which finds exactly the same matches
+/// (`anchored_scans_find_what_whole_scans_find` checks it over the corpus) for a fraction of
+/// the work.
+const STARTS_AT_KEYWORD: &[&str] = &[
+    "secret-assignment",
+    "discord-bot-token",
+    "curl-user-flag",
+    "mysql-password-flag",
+    "sshpass-flag",
+    "heroku-api-key",
+    "mailgun-api-key",
+    "twilio-auth-token",
+];
 
-impl Hits {
-    pub(super) fn is_empty(&self) -> bool {
-        self.0 == 0
-    }
-    pub(super) fn iter(&self) -> impl Iterator<Item = usize> + '_ {
-        (0..128).filter(move |i| self.0 & (1u128 << i) != 0)
-    }
-}
-
-/// Whether rules that read text line by line (Kubernetes Secrets, .netrc) may match: they need
-/// the JSON-unescaped view even for plain `\n` escapes.
-pub(super) fn has_line_rules(hits: Hits) -> bool {
-    static LINE_RULES: LazyLock<u128> = LazyLock::new(|| {
-        RULES
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| matches!(r.id, "kubernetes-secret" | "netrc-password"))
-            .fold(0, |a, (i, _)| a | 1 << i)
-    });
-    hits.0 & *LINE_RULES != 0
-}
-
-struct Prefilter {
-    words: Vec<String>,
-    /// Keyword pattern id -> the rules it enables.
-    rules_of: Vec<u128>,
-    all: u128,
-}
-
-static PREFILTER: LazyLock<Prefilter> = LazyLock::new(|| {
-    // Built in every hook process: hash lookups, not pairwise comparisons of all keywords.
-    let mut words: Vec<String> = Vec::new();
-    let mut rules_of: Vec<u128> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    for (i, r) in RULES.iter().enumerate() {
-        for &k in r.keywords {
-            // A keyword must also be seen in its encoded forms, or the decoded views (which are
-            // only built after a hit) would never get a chance.
-            for w in [k.to_string(), percent_encoded(k), json_escaped(k)] {
-                match index.get(&w) {
-                    Some(&p) => rules_of[p] |= 1 << i,
-                    None => {
-                        index.insert(w.clone(), words.len());
-                        words.push(w);
-                        rules_of.push(1 << i);
-                    }
-                }
-            }
-        }
-    }
-    // A leftmost-longest search resumed one byte after each match start sees every position
-    // where a keyword starts, and there the longest keyword; the keywords that are prefixes of
-    // it ("sk" of "sk-ant-") start there too, so their rules are folded into its mask. Unlike an
-    // overlapping search, this one can use the automaton's SIMD prefilter.
-    let prefix_closed: Vec<u128> = words
+/// [`STARTS_AT_KEYWORD`] as a rule set.
+pub(super) static KEYWORD_ANCHORED: LazyLock<u128> = LazyLock::new(|| {
+    RULES
         .iter()
-        .map(|w| {
-            (1..=w.len())
-                .filter(|&l| w.is_char_boundary(l))
-                .filter_map(|l| index.get(&w[..l]))
-                .fold(0, |m, &j| m | rules_of[j])
-        })
-        .collect();
-    let rules_of = prefix_closed;
-    let all = if RULES.len() == 128 {
-        u128::MAX
-    } else {
-        (1u128 << RULES.len()) - 1
-    };
-    Prefilter {
-        words,
-        rules_of,
-        all,
-    }
+        .enumerate()
+        .filter(|(_, r)| STARTS_AT_KEYWORD.contains(&r.id))
+        .fold(0, |a, (i, _)| a | 1 << i)
 });
 
-fn automaton(kind: AhoCorasickKind, ignore_case: bool) -> AhoCorasick {
-    AhoCorasickBuilder::new()
-        .ascii_case_insensitive(ignore_case)
-        .match_kind(MatchKind::LeftmostLongest)
-        .kind(Some(kind))
-        .build(&PREFILTER.words)
-        .expect("built-in keywords form a valid automaton")
-}
-
-/// A hook process scans a few KB: what it pays is building the automaton, so it gets the
-/// cheapest to build — a non-contiguous NFA, case-sensitive over an ASCII-folded copy of the
-/// text (case-insensitivity would double its states). A process that scans more (the `redact`
-/// command on a file, a long transcript) switches to a case-insensitive DFA, which scans
-/// several times faster and needs no folded copy.
-static AC_NFA: LazyLock<AhoCorasick> = LazyLock::new(|| automaton(AhoCorasickKind::NoncontiguousNFA, false));
-static AC_DFA: LazyLock<AhoCorasick> = LazyLock::new(|| automaton(AhoCorasickKind::DFA, true));
-static SCANNED: AtomicUsize = AtomicUsize::new(0);
-const DFA_AFTER_BYTES: usize = 1 << 20;
-
-/// `k` with the characters that URLs encode written as `%xx` (lower case: matching ignores case).
-fn percent_encoded(k: &str) -> String {
-    k.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02x}")
-            }
-        })
-        .collect()
-}
-
-/// `k` as it appears inside a JSON string.
-fn json_escaped(k: &str) -> String {
-    k.replace('\\', "\\\\").replace('"', "\\\"")
-}
-
-/// One Aho-Corasick pass: which rules may match this text. Keywords inside existing
-/// `[REDACTED:kind]` markers do not count (a kind name such as `netrc-password` would otherwise
-/// wake rules on a second pass that the first pass never ran, breaking idempotence).
-pub(super) fn keyword_hits(text: &[u8], markers: &[(usize, usize)]) -> Hits {
-    let pf = &*PREFILTER;
-    let scanned = SCANNED.fetch_add(text.len(), Ordering::Relaxed) + text.len();
-    // The keywords are lower case; ASCII folding keeps every offset.
-    let folded;
-    let (ac, text): (&AhoCorasick, &[u8]) = if scanned > DFA_AFTER_BYTES {
-        (&AC_DFA, text)
-    } else {
-        folded = text.to_ascii_lowercase();
-        (&AC_NFA, &folded)
-    };
-    let mut hits = 0u128;
-    let mut pos = 0;
-    while let Some(m) = ac.find(Input::new(text).range(pos..)) {
-        if !super::overlaps_marker(markers, m.start(), m.end()) {
-            hits |= pf.rules_of[m.pattern().as_usize()];
-            if hits == pf.all {
-                break;
-            }
-        }
-        pos = m.start() + 1;
-    }
-    Hits(hits)
-}
-
 struct Compiled {
-    re: Regex,
+    re: MetaRegex,
     secret_groups: Vec<usize>,
     name_group: Option<usize>,
 }
@@ -942,25 +827,24 @@ fn compiled(i: usize) -> Option<&'static Compiled> {
             let Regex(pat) = RULES[i].matcher else {
                 return None;
             };
-            let re = RegexBuilder::new(pat).unicode(false).build().ok()?;
-            let names: Vec<Option<&str>> = re.capture_names().collect();
-            let idx = |n: &str| names.iter().position(|x| *x == Some(n));
-            let secret_groups = ["s", "s2", "s3", "s4"]
-                .iter()
-                .filter_map(|n| idx(n))
-                .collect();
+            // What `regex::bytes::RegexBuilder::new(pat).unicode(false)` builds; the meta regex
+            // underneath it is used directly for its anchored searches.
+            let re = MetaRegex::builder()
+                .syntax(syntax::Config::new().unicode(false).utf8(false))
+                .configure(MetaRegex::config().utf8_empty(false))
+                .build(pat)
+                .ok()?;
+            let idx = |n: &str| re.group_info().to_index(PatternID::ZERO, n);
+            let secret_groups = ["s", "s2", "s3", "s4"].iter().filter_map(|n| idx(n)).collect();
             let name_group = idx("name");
-            Some(Compiled {
-                re,
-                secret_groups,
-                name_group,
-            })
+            Some(Compiled { re, secret_groups, name_group })
         })
         .as_ref()
 }
 
-/// Runs rule `i` over `hay`, appending accepted secret spans.
-pub(super) fn scan(i: usize, hay: &[u8], out: &mut Vec<(usize, usize, KindRef)>) {
+/// Runs rule `i` over `hay`, appending accepted secret spans. `hits` is what the keyword
+/// prefilter found in `hay`.
+pub(super) fn scan(i: usize, hay: &[u8], hits: &Hits, out: &mut Vec<(usize, usize, KindRef)>) {
     let rule = &RULES[i];
     if let Func(f) = rule.matcher {
         let mut spans = Vec::new();
@@ -984,72 +868,99 @@ pub(super) fn scan(i: usize, hay: &[u8], out: &mut Vec<(usize, usize, KindRef)>)
         return;
     }
     let Some(c) = compiled(i) else { return };
-    let mut locs = c.re.capture_locations();
+    let anchored_at = (*KEYWORD_ANCHORED & (1 << i) != 0).then(|| hits.starts(i));
+    scan_regex(rule, c, hay, anchored_at, out);
+}
+
+/// A rule's regex over `hay`: tried at each of `anchored_at` when given, else searched for
+/// through the whole text. Both find the same matches when every match starts at one of those
+/// offsets.
+fn scan_regex(
+    rule: &Rule,
+    c: &Compiled,
+    hay: &[u8],
+    anchored_at: Option<impl Iterator<Item = usize>>,
+    out: &mut Vec<(usize, usize, KindRef)>,
+) {
+    let mut caps = c.re.create_captures();
     let mut pos = 0;
-    while pos <= hay.len() {
-        let Some(m) = c.re.captures_read_at(&mut locs, hay, pos) else {
-            break;
-        };
-        let name = c
-            .name_group
-            .and_then(|g| locs.get(g))
-            .map(|(s, e)| extend_name(hay, s, e));
-        let mut accepted = false;
-        let mut any_group = false;
-        for &g in &c.secret_groups {
-            let Some((mut s, mut e)) = locs.get(g) else {
-                continue;
-            };
-            any_group = true;
-            if matches!(rule.check, KeyBody) {
-                (s, e) = trim_key_body(hay, s, e);
-            }
-            if e <= s {
+    if let Some(starts) = anchored_at {
+        for at in starts {
+            if at < pos {
                 continue;
             }
-            let quoted = s > 0
-                && matches!(hay[s - 1], b'"' | b'\'' | b'`')
-                && hay
-                    .get(e)
-                    .is_some_and(|c| matches!(c, b'"' | b'\'' | b'`' | b'\\'));
-            let name_bytes = name.map(|(a, b)| &hay[a..b]);
-            if let Some(kind) = checks::check(
-                rule.check,
-                rule.kind,
-                &hay[s..e],
-                name_bytes,
-                quoted,
-                &hay[s.saturating_sub(64)..s],
-                &hay[e..],
-            ) {
-                out.push((s, e, KindRef::Builtin(kind)));
-                accepted = true;
+            c.re.search_captures(&Input::new(hay).range(at..).anchored(Anchored::Yes), &mut caps);
+            if let Some(m) = caps.get_match() {
+                pos = take_match(rule, c, hay, &caps, m, pos, out);
             }
         }
-        if !any_group
-            && !m.is_empty()
-            && checks::check(
-                rule.check,
-                rule.kind,
-                &hay[m.start()..m.end()],
-                None,
-                false,
-                &hay[..m.start()],
-                &hay[m.end()..],
-            )
-            .is_some()
-        {
-            out.push((m.start(), m.end(), KindRef::Builtin(rule.kind)));
+        return;
+    }
+    while pos <= hay.len() {
+        c.re.search_captures(&Input::new(hay).range(pos..), &mut caps);
+        let Some(m) = caps.get_match() else { break };
+        pos = take_match(rule, c, hay, &caps, m, pos, out);
+    }
+}
+
+/// Checks the secret groups of one match and keeps those that pass; returns where the search
+/// goes on.
+fn take_match(
+    rule: &Rule,
+    c: &Compiled,
+    hay: &[u8],
+    caps: &Captures,
+    m: Match,
+    pos: usize,
+    out: &mut Vec<(usize, usize, KindRef)>,
+) -> usize {
+    let group = |g: usize| caps.get_group(g).map(|sp| (sp.start, sp.end));
+    let name = c.name_group.and_then(group).map(|(s, e)| extend_name(hay, s, e));
+    let mut accepted = false;
+    let mut any_group = false;
+    for &g in &c.secret_groups {
+        let Some((mut s, mut e)) = group(g) else {
+            continue;
+        };
+        any_group = true;
+        if matches!(rule.check, KeyBody) {
+            (s, e) = trim_key_body(hay, s, e);
+        }
+        if e <= s {
+            continue;
+        }
+        let quoted = s > 0
+            && matches!(hay[s - 1], b'"' | b'\'' | b'`')
+            && hay.get(e).is_some_and(|c| matches!(c, b'"' | b'\'' | b'`' | b'\\'));
+        let name_bytes = name.map(|(a, b)| &hay[a..b]);
+        if let Some(kind) = checks::check(
+            rule.check,
+            rule.kind,
+            &hay[s..e],
+            name_bytes,
+            quoted,
+            &hay[s.saturating_sub(64)..s],
+            &hay[e..],
+        ) {
+            out.push((s, e, KindRef::Builtin(kind)));
             accepted = true;
         }
-        // After a rejection, go on after the matched name when there is one: the regex's
-        // optional name prefix would otherwise re-match the same name once per character.
-        let name_end = c.name_group.and_then(|g| locs.get(g)).map(|(_, e)| e);
-        pos = if accepted {
-            m.end().max(pos + 1)
-        } else {
-            name_end.unwrap_or(m.start() + 1).max(m.start() + 1)
-        };
+    }
+    if !any_group
+        && !m.is_empty()
+        && checks::check(rule.check, rule.kind, &hay[m.start()..m.end()], None, false, &hay[..m.start()], &hay[m.end()..])
+            .is_some()
+    {
+        out.push((m.start(), m.end(), KindRef::Builtin(rule.kind)));
+        accepted = true;
+    }
+    // After a rejection, go on after the matched name when there is one: the regex's
+    // optional name prefix would otherwise re-match the same name once per character.
+    let name_end = c.name_group.and_then(group).map(|(_, e)| e);
+    if accepted {
+        m.end().max(pos + 1)
+    } else {
+        name_end.unwrap_or(m.start() + 1).max(m.start() + 1)
     }
 }
 
@@ -1122,10 +1033,44 @@ mod tests {
         assert_eq!(ids.len(), RULES.len());
     }
 
+    /// The keyword-anchored rules find, at their keywords, exactly what a search of the whole
+    /// text finds: over every text of the redaction corpus, as is and with each keyword of the
+    /// rule spliced in at several places (so every rule runs on every text).
     #[test]
-    fn text_without_keywords_hits_nothing() {
-        assert!(keyword_hits(b"hello world, nothing to see here 1234", &[]).is_empty());
-        assert!(!keyword_hits(b"export GITHUB_TOKEN=abc", &[]).is_empty());
-        assert!(keyword_hits(b"[REDACTED:netrc-password]", &[(0, 25)]).is_empty());
+    fn anchored_scans_find_what_whole_scans_find() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/redaction");
+        let mut texts: Vec<String> = Vec::new();
+        for file in ["positives.jsonl", "negatives.jsonl"] {
+            let corpus = std::fs::read_to_string(dir.join(file)).unwrap();
+            for line in corpus.lines() {
+                let case: serde_json::Value = serde_json::from_str(line).unwrap();
+                texts.push(case["text"].as_str().unwrap().to_string());
+            }
+        }
+        assert!(texts.len() > 500);
+        let mut compared = 0;
+        for (i, r) in RULES.iter().enumerate() {
+            if *KEYWORD_ANCHORED & (1 << i) == 0 {
+                continue;
+            }
+            let c = compiled(i).unwrap();
+            for text in &texts {
+                let mut variants = vec![text.clone()];
+                for k in r.keywords {
+                    let mid = (0..=text.len() / 2).rev().find(|&m| text.is_char_boundary(m)).unwrap();
+                    variants.push(format!("{k}={text}"));
+                    variants.push(format!("{}{} {k}: {}", &text[..mid], k.to_uppercase(), &text[mid..]));
+                }
+                for v in &variants {
+                    let hits = super::super::keywords::keyword_hits(v.as_bytes(), &[]);
+                    let (mut whole, mut anchored) = (Vec::new(), Vec::new());
+                    scan_regex(r, c, v.as_bytes(), None::<std::iter::Empty<usize>>, &mut whole);
+                    scan_regex(r, c, v.as_bytes(), Some(hits.starts(i)), &mut anchored);
+                    assert_eq!(whole, anchored, "rule {} on {v:?}", r.id);
+                    compared += usize::from(!whole.is_empty());
+                }
+            }
+        }
+        assert!(compared > 100, "only {compared} texts had matches");
     }
 }

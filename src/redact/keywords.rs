@@ -1,0 +1,336 @@
+//! The keyword prefilter: one pass over a text tells which rules may match it.
+//!
+//! Every rule names keywords (ASCII case-insensitive literals) of which each of its matches
+//! contains one ([`super::rules`]). A multi-keyword automaton finds them all in a single linear
+//! scan, so text without any keyword costs that scan and nothing else.
+//!
+//! The automaton is built ahead of time, not in the process that uses it: a hook process scans
+//! a few kilobytes once, and building an Aho-Corasick automaton of the ~200 keyword forms (with
+//! their percent-encoded and JSON-escaped spellings) was 60 % of a whole hook's instructions.
+//! It is a dense DFA (regex-automata, leftmost-first over the keywords longest first, on an
+//! ASCII-folded copy of the text) generated from [`super::rules::RULES`] and committed beside
+//! this file as `keywords.dfa` (330 KB), with `keyword_patterns.rs` saying which rules each of
+//! its patterns enables. A process deserializes it in place: no copy, no construction. The
+//! test `committed_automaton_matches_the_rules` rebuilds both from the rules and fails when
+//! they are stale; `CCS_REGENERATE_KEYWORDS=1 cargo test --lib committed_automaton` rewrites
+//! them.
+//!
+//! Besides the rules, the prefilter records where the keywords of the keyword-anchored rules
+//! start ([`Hits::starts`]), so those rules try their regex there instead of searching the
+//! whole text.
+
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Input as AcInput, MatchKind};
+
+use regex_automata::dfa::{Automaton, dense};
+use regex_automata::{Anchored, Input};
+
+use super::overlaps_marker;
+use super::rules::{KEYWORD_ANCHORED, RULES};
+
+// The committed automaton is little-endian; so is every platform Claude Code runs on.
+#[cfg(not(target_endian = "little"))]
+compile_error!("the committed keyword automaton (src/redact/keywords.dfa) is little-endian");
+
+/// `(keyword, rules it enables)` for each pattern of the automaton, in pattern-id order:
+/// `const PATTERNS: [(&str, u128); N]`.
+mod patterns {
+    include!("keyword_patterns.rs");
+}
+use patterns::PATTERNS;
+
+/// `include_bytes!` with the 4-byte alignment that zero-copy deserialization requires.
+#[repr(C)]
+struct Aligned<B: ?Sized> {
+    _align: [u32; 0],
+    bytes: B,
+}
+
+static DFA_BYTES: &Aligned<[u8]> = &Aligned { _align: [], bytes: *include_bytes!("keywords.dfa") };
+
+/// `None` if the committed bytes do not deserialize (cannot happen with a build whose tests
+/// pass); [`keyword_hits`] then enables every rule, so nothing goes unredacted.
+static DFA: LazyLock<Option<dense::DFA<&'static [u32]>>> = LazyLock::new(|| {
+    // SAFETY: the bytes are this crate's own, not input: `committed_automaton_matches_the_rules`
+    // fails unless they equal what the locked regex-automata serializes from the rules today,
+    // and deserializes them with every check. Skipping the transition-table check here
+    // (`from_bytes` walks all ~80,000 transitions) is what makes the automaton free for a hook:
+    // that check alone cost 1.3M instructions, a third of a whole hook.
+    let dfa = unsafe { dense::DFA::from_bytes_unchecked(&DFA_BYTES.bytes) };
+    dfa.ok().map(|(dfa, _)| dfa)
+});
+
+/// A process that scans more than a hook does (the `redact` command on a file, a long
+/// transcript) builds an Aho-Corasick DFA of the same keywords, case-insensitive: a few
+/// milliseconds once, then faster per byte than the committed DFA and no folded copy of the
+/// text. Both report the same keywords at the same offsets (same patterns, same order,
+/// leftmost-longest), checked by `both_engines_see_the_same_keywords`.
+static BUILT: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        // Its prefilter (a memchr on rare bytes) hands back candidates every few bytes of
+        // ordinary text, where common keywords abound: a third slower than the plain DFA.
+        .prefilter(false)
+        .match_kind(MatchKind::LeftmostLongest)
+        .kind(Some(AhoCorasickKind::DFA))
+        .build(PATTERNS.iter().map(|(w, _)| w))
+        .ok()
+});
+static SCANNED: AtomicUsize = AtomicUsize::new(0);
+const BUILD_AFTER_BYTES: usize = 1 << 20;
+
+/// What the prefilter found in a text: the rules whose keywords occur (at most 128 rules), and
+/// where keywords of the rules that are only tried at their keywords start
+/// ([`super::rules::KEYWORD_ANCHORED`]).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(super) struct Hits {
+    rules: u128,
+    /// Keyword start offsets, ascending, each with the keyword-anchored rules enabled there.
+    starts: Vec<(usize, u128)>,
+}
+
+impl Hits {
+    pub(super) fn is_empty(&self) -> bool {
+        self.rules == 0
+    }
+    pub(super) fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..128).filter(move |i| self.rules & (1u128 << i) != 0)
+    }
+    /// Where keywords of rule `i` start, ascending (only for keyword-anchored rules).
+    pub(super) fn starts(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
+        self.starts.iter().filter(move |(_, r)| r & (1u128 << i) != 0).map(|&(at, _)| at)
+    }
+    fn all() -> Hits {
+        Hits { rules: all_rules(), starts: Vec::new() }
+    }
+}
+
+/// Every built-in rule.
+fn all_rules() -> u128 {
+    if RULES.len() == 128 { u128::MAX } else { (1u128 << RULES.len()) - 1 }
+}
+
+/// Whether rules that read text line by line (Kubernetes Secrets, .netrc) may match: they need
+/// the JSON-unescaped view even for plain `\n` escapes.
+pub(super) fn has_line_rules(hits: &Hits) -> bool {
+    static LINE_RULES: LazyLock<u128> = LazyLock::new(|| {
+        RULES
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| matches!(r.id, "kubernetes-secret" | "netrc-password"))
+            .fold(0, |a, (i, _)| a | 1 << i)
+    });
+    hits.rules & *LINE_RULES != 0
+}
+
+/// One pass of the automaton: which rules may match this text. Keywords inside existing
+/// `[REDACTED:kind]` markers do not count (a kind name such as `netrc-password` would otherwise
+/// wake rules on a second pass that the first pass never ran, breaking idempotence).
+pub(super) fn keyword_hits(text: &[u8], markers: &[(usize, usize)]) -> Hits {
+    let scanned = SCANNED.fetch_add(text.len(), Ordering::Relaxed) + text.len();
+    if scanned > BUILD_AFTER_BYTES
+        && let Some(ac) = BUILT.as_ref()
+    {
+        return built_hits(ac, text, markers);
+    }
+    committed_hits(text, markers)
+}
+
+fn committed_hits(text: &[u8], markers: &[(usize, usize)]) -> Hits {
+    let Some(dfa) = DFA.as_ref() else { return Hits::all() };
+    // The keywords are lower case; ASCII folding keeps every offset.
+    let folded = text.to_ascii_lowercase();
+    collect(text.len(), markers, |pos| {
+        let input = Input::new(&folded).range(pos..).anchored(Anchored::No);
+        // The DFA has no quit bytes and no look-around, so a search cannot fail.
+        let m = dfa.try_search_fwd(&input).map_err(|_| ()).transpose()?;
+        Some(m.map(|m| {
+            let p = m.pattern().as_usize();
+            (p, m.offset() - PATTERNS[p].0.len())
+        }))
+    })
+}
+
+fn built_hits(ac: &AhoCorasick, text: &[u8], markers: &[(usize, usize)]) -> Hits {
+    collect(text.len(), markers, |pos| {
+        let m = ac.find(AcInput::new(text).range(pos..))?;
+        Some(Ok((m.pattern().as_usize(), m.start())))
+    })
+}
+
+/// Runs a leftmost-longest keyword search (`find(from)`: the pattern and start offset of the
+/// first keyword starting at or after `from`) from every keyword start to the next, and
+/// collects what it saw. A failed search enables every rule, the safe answer.
+fn collect(
+    len: usize,
+    markers: &[(usize, usize)],
+    mut find: impl FnMut(usize) -> Option<Result<(usize, usize), ()>>,
+) -> Hits {
+    let anchored = *KEYWORD_ANCHORED;
+    let mut hits = Hits::default();
+    let mut pos = 0;
+    while pos < len {
+        let (pattern, start) = match find(pos) {
+            None => break,
+            Some(Err(())) => return Hits::all(),
+            Some(Ok(found)) => found,
+        };
+        let (word, rules) = PATTERNS[pattern];
+        if !overlaps_marker(markers, start, start + word.len()) {
+            hits.rules |= rules;
+            if rules & anchored != 0 {
+                hits.starts.push((start, rules & anchored));
+            }
+        }
+        // Every position where a keyword starts is seen: there the longest keyword matches,
+        // and its rules include those of the keywords that are its prefixes.
+        pos = start + 1;
+    }
+    hits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use regex_automata::MatchKind;
+    use regex_automata::dfa::StartKind;
+    use regex_automata::nfa::thompson;
+    use regex_automata::util::syntax;
+
+    /// Each rule keyword in the forms it can take in a text: as is, percent-encoded and
+    /// JSON-escaped (the decoded views are only built after a hit, so the encoded forms must hit
+    /// too). Duplicates merge, their rule sets united.
+    fn keyword_table() -> Vec<(String, u128)> {
+        let mut table: Vec<(String, u128)> = Vec::new();
+        for (i, r) in RULES.iter().enumerate() {
+            for &k in r.keywords {
+                for w in [k.to_string(), percent_encoded(k), json_escaped(k)] {
+                    match table.iter_mut().find(|(x, _)| *x == w) {
+                        Some((_, rules)) => *rules |= 1 << i,
+                        None => table.push((w, 1 << i)),
+                    }
+                }
+            }
+        }
+        // Longest first: at a position where several keywords start, a leftmost-first search
+        // reports the longest; the keywords that are its prefixes start there too, so their
+        // rules are folded into its set.
+        table.sort_by_key(|(w, _)| std::cmp::Reverse(w.len()));
+        let closed: Vec<u128> = table
+            .iter()
+            .map(|(w, _)| table.iter().filter(|(p, _)| w.starts_with(p.as_str())).fold(0, |m, (_, r)| m | r))
+            .collect();
+        table.iter().zip(closed).map(|((w, _), r)| (w.clone(), r)).collect()
+    }
+
+    /// `k` with the characters that URLs encode written as `%xx` (lower case: matching ignores
+    /// case).
+    fn percent_encoded(k: &str) -> String {
+        k.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02x}")
+                }
+            })
+            .collect()
+    }
+
+    /// `k` as it appears inside a JSON string.
+    fn json_escaped(k: &str) -> String {
+        k.replace('\\', "\\\\").replace('"', "\\\"")
+    }
+
+    /// The automaton's bytes and the Rust source of its pattern table.
+    fn generate() -> (Vec<u8>, String) {
+        let table = keyword_table();
+        let patterns: Vec<String> = table.iter().map(|(w, _)| regex::escape(w)).collect();
+        let dfa = dense::Builder::new()
+            .configure(
+                dense::Config::new()
+                    .match_kind(MatchKind::LeftmostFirst)
+                    .start_kind(StartKind::Unanchored),
+            )
+            .syntax(syntax::Config::new().case_insensitive(false).unicode(false).utf8(false))
+            .thompson(thompson::Config::new().utf8(false))
+            .build_many(&patterns)
+            .expect("the rules' keywords form a DFA");
+        let bytes = dfa.to_bytes_little_endian().0;
+        let mut src = String::from(
+            "// @generated from the rules' keywords by `CCS_REGENERATE_KEYWORDS=1 cargo test --lib\n\
+             // committed_automaton` (src/redact/keywords.rs); do not edit.\n\
+             pub(super) const PATTERNS: [(&str, u128); ",
+        );
+        src.push_str(&format!("{}] = [\n", table.len()));
+        for (w, rules) in &table {
+            src.push_str(&format!("    ({w:?}, {rules:#x}),\n"));
+        }
+        src.push_str("];\n");
+        (bytes, src)
+    }
+
+    #[test]
+    fn committed_automaton_matches_the_rules() {
+        let (bytes, src) = generate();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/redact");
+        if std::env::var_os("CCS_REGENERATE_KEYWORDS").is_some() {
+            std::fs::write(dir.join("keywords.dfa"), &bytes).unwrap();
+            std::fs::write(dir.join("keyword_patterns.rs"), &src).unwrap();
+            return;
+        }
+        assert_eq!(
+            std::fs::read_to_string(dir.join("keyword_patterns.rs")).unwrap(),
+            src,
+            "src/redact/keyword_patterns.rs is stale: run CCS_REGENERATE_KEYWORDS=1 cargo test --lib committed_automaton"
+        );
+        assert!(
+            DFA_BYTES.bytes == bytes[..],
+            "src/redact/keywords.dfa is stale: run CCS_REGENERATE_KEYWORDS=1 cargo test --lib committed_automaton"
+        );
+        assert!(dense::DFA::from_bytes(&DFA_BYTES.bytes).is_ok(), "the committed automaton passes every check");
+        assert!(DFA.is_some());
+    }
+
+    /// Every keyword, in any case, in any of its encoded forms, anywhere in a text, enables its
+    /// rules; text without keywords enables none.
+    #[test]
+    fn every_keyword_enables_its_rules() {
+        for (w, rules) in keyword_table() {
+            let shouted = format!("see: {}!", w.to_ascii_uppercase());
+            let hits = keyword_hits(shouted.as_bytes(), &[]);
+            assert_eq!(hits.rules & rules, rules, "{w:?} in {shouted:?}");
+            assert_eq!(keyword_hits(w.as_bytes(), &[]).rules & rules, rules, "{w:?} alone");
+        }
+        assert!(keyword_hits(b"hello world, nothing to see here 1234", &[]).is_empty());
+        assert!(!keyword_hits(b"export GITHUB_TOKEN=abc", &[]).is_empty());
+        assert!(keyword_hits(b"[REDACTED:netrc-password]", &[(0, 25)]).is_empty());
+    }
+
+    /// The committed DFA and the Aho-Corasick automaton built at run time report the same
+    /// rules and the same keyword starts, on every corpus text and on texts made of keywords in
+    /// mixed case, run together and overlapping.
+    #[test]
+    fn both_engines_see_the_same_keywords() {
+        let ac = BUILT.as_ref().expect("the keywords build an Aho-Corasick DFA");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/redaction");
+        let mut texts: Vec<String> = Vec::new();
+        for file in ["positives.jsonl", "negatives.jsonl"] {
+            for line in std::fs::read_to_string(dir.join(file)).unwrap().lines() {
+                let case: serde_json::Value = serde_json::from_str(line).unwrap();
+                texts.push(case["text"].as_str().unwrap().to_string());
+            }
+        }
+        let words: Vec<&str> = PATTERNS.iter().map(|(w, _)| *w).collect();
+        for (n, w) in words.iter().enumerate() {
+            let next = words[(n * 7 + 3) % words.len()];
+            let mixed: String = w.chars().enumerate().map(|(i, c)| if i % 2 == 0 { c.to_ascii_uppercase() } else { c }).collect();
+            texts.push(format!("{w}{next} x{mixed}_{}", &next[..next.len() / 2]));
+        }
+        for t in &texts {
+            assert!(committed_hits(t.as_bytes(), &[]) == built_hits(ac, t.as_bytes(), &[]), "{t:?}");
+        }
+    }
+}
