@@ -65,15 +65,15 @@ static DFA: LazyLock<Option<dense::DFA<&'static [u32]>>> = LazyLock::new(|| {
 /// A process that scans more than a hook does (the `redact` command on a file, a long
 /// transcript) builds an Aho-Corasick DFA of the same keywords, case-insensitive: a few
 /// milliseconds once, then faster per byte than the committed DFA and no folded copy of the
-/// text. Both report the same keywords at the same offsets (same patterns, same order,
-/// leftmost-longest), checked by `both_engines_see_the_same_keywords`.
+/// text. Both report the same rules at the same keyword starts, checked by
+/// `both_engines_see_the_same_keywords`.
 static BUILT: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
     AhoCorasick::builder()
         .ascii_case_insensitive(true)
         // Its prefilter (a memchr on rare bytes) hands back candidates every few bytes of
         // ordinary text, where common keywords abound: a third slower than the plain DFA.
         .prefilter(false)
-        .match_kind(MatchKind::LeftmostLongest)
+        .match_kind(MatchKind::Standard)
         .kind(Some(AhoCorasickKind::DFA))
         .build(PATTERNS.iter().map(|(w, _)| w))
         .ok()
@@ -154,10 +154,30 @@ fn committed_hits(text: &[u8], markers: &[(usize, usize)]) -> Hits {
 }
 
 fn built_hits(ac: &AhoCorasick, text: &[u8], markers: &[(usize, usize)]) -> Hits {
-    collect(text.len(), markers, |pos| {
-        let m = ac.find(AcInput::new(text).range(pos..))?;
-        Some(Ok((m.pattern().as_usize(), m.start())))
-    })
+    // One pass reporting every keyword, overlapping ones included: no restart per keyword
+    // (a transcript has one every few hundred bytes).
+    let anchored = *KEYWORD_ANCHORED;
+    let mut hits = Hits::default();
+    for m in ac.find_overlapping_iter(text) {
+        if overlaps_marker(markers, m.start(), m.end()) {
+            continue;
+        }
+        let rules = PATTERNS[m.pattern().as_usize()].1;
+        hits.rules |= rules;
+        if rules & anchored != 0 {
+            hits.starts.push((m.start(), rules & anchored));
+        }
+    }
+    // Matches come in the order of their ends: order them by start, one entry per start.
+    hits.starts.sort_by_key(|&(at, _)| at);
+    hits.starts.dedup_by(|next, kept| {
+        let same = next.0 == kept.0;
+        if same {
+            kept.1 |= next.1;
+        }
+        same
+    });
+    hits
 }
 
 /// Runs a leftmost-longest keyword search (`find(from)`: the pattern and start offset of the

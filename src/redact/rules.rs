@@ -786,21 +786,31 @@ pub fn kinds() -> Vec<(&'static str, &'static str)> {
 }
 
 /// Rules whose every match starts where one of their keywords starts (the regex begins with an
-/// alternation of exactly those keywords). Their keywords are common words (`token`, `key`,
+/// alternation of exactly those keywords). Some keywords are common words (`token`, `key`,
 /// `pass`, `bot`, `curl`), present every few hundred bytes of a transcript, so a whole-text
 /// regex search would run on nearly every text; instead the regex is tried anchored at each
 /// keyword position the prefilter saw ([`Hits::starts`]), which finds exactly the same matches
 /// (`anchored_scans_find_what_whole_scans_find` checks it over the corpus) for a fraction of
 /// the work.
 const STARTS_AT_KEYWORD: &[&str] = &[
+    // Generic: common words.
     "secret-assignment",
     "discord-bot-token",
     "curl-user-flag",
     "mysql-password-flag",
     "sshpass-flag",
-    "heroku-api-key",
-    "mailgun-api-key",
     "twilio-auth-token",
+    // Token formats whose prefix is the keyword (`\b(?P<s>ghp_…`): a search of the whole
+    // text would run a literal scan over all of it for a prefix seen once.
+    "aws-access-key-id", "google-api-key", "google-oauth-client-secret", "google-oauth-token",
+    "digitalocean-token", "heroku-api-key", "github-pat", "github-oauth-token", "github-user-token",
+    "github-app-token", "github-refresh-token", "github-fine-grained-pat", "gitlab-token",
+    "npm-token", "pypi-token", "dockerhub-token", "huggingface-token", "slack-token",
+    "twilio-api-key", "sendgrid-api-key", "mailgun-api-key", "stripe-key", "stripe-webhook-secret",
+    "shopify-token", "square-token", "sentry-token", "doppler-token", "vault-token",
+    "openai-api-key", "openrouter-api-key", "anthropic-api-key", "anthropic-admin-key",
+    "postman-api-key", "grafana-token", "linear-api-key", "databricks-token", "newrelic-key",
+    "atlassian-token", "age-secret-key", "jwt",
 ];
 
 /// [`STARTS_AT_KEYWORD`] as a rule set.
