@@ -22,7 +22,7 @@
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, Input as AcInput, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use regex_automata::dfa::{Automaton, dense};
 use regex_automata::{Anchored, Input};
@@ -89,6 +89,8 @@ pub(super) struct Hits {
     rules: u128,
     /// Keyword start offsets, ascending, each with the keyword-anchored rules enabled there.
     starts: Vec<(usize, u128)>,
+    /// The search failed: every rule is enabled and `starts` is not known.
+    failed: bool,
 }
 
 impl Hits {
@@ -98,12 +100,15 @@ impl Hits {
     pub(super) fn iter(&self) -> impl Iterator<Item = usize> + '_ {
         (0..128).filter(move |i| self.rules & (1u128 << i) != 0)
     }
-    /// Where keywords of rule `i` start, ascending (only for keyword-anchored rules).
-    pub(super) fn starts(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
-        self.starts.iter().filter(move |(_, r)| r & (1u128 << i) != 0).map(|&(at, _)| at)
+    /// Where keywords of rule `i` start, ascending (only for keyword-anchored rules); `None`
+    /// when unknown, and then the rule must search the whole text.
+    pub(super) fn starts(&self, i: usize) -> Option<impl Iterator<Item = usize> + '_> {
+        let at = self.starts.iter().filter(move |(_, r)| r & (1u128 << i) != 0).map(|&(at, _)| at);
+        (!self.failed).then_some(at)
     }
-    fn all() -> Hits {
-        Hits { rules: all_rules(), starts: Vec::new() }
+    /// What a failed search answers: every rule, searched through the whole text.
+    pub(super) fn all() -> Hits {
+        Hits { rules: all_rules(), starts: Vec::new(), failed: true }
     }
 }
 
@@ -138,19 +143,36 @@ pub(super) fn keyword_hits(text: &[u8], markers: &[(usize, usize)]) -> Hits {
     committed_hits(text, markers)
 }
 
+/// The committed DFA, leftmost-first over the keywords longest first, restarted one byte
+/// after each keyword's start: every position where a keyword starts is seen, and there the
+/// longest keyword, whose rules include those of the keywords that are its prefixes.
 fn committed_hits(text: &[u8], markers: &[(usize, usize)]) -> Hits {
     let Some(dfa) = DFA.as_ref() else { return Hits::all() };
+    let anchored = *KEYWORD_ANCHORED;
     // The keywords are lower case; ASCII folding keeps every offset.
     let folded = text.to_ascii_lowercase();
-    collect(text.len(), markers, |pos| {
+    let mut hits = Hits::default();
+    let mut pos = 0;
+    while pos < folded.len() {
         let input = Input::new(&folded).range(pos..).anchored(Anchored::No);
-        // The DFA has no quit bytes and no look-around, so a search cannot fail.
-        let m = dfa.try_search_fwd(&input).map_err(|_| ()).transpose()?;
-        Some(m.map(|m| {
-            let p = m.pattern().as_usize();
-            (p, m.offset() - PATTERNS[p].0.len())
-        }))
-    })
+        // The DFA has no quit bytes and no look-around, so a search cannot fail; if it ever
+        // did, every rule over the whole text is the safe answer.
+        let m = match dfa.try_search_fwd(&input) {
+            Ok(Some(m)) => m,
+            Ok(None) => break,
+            Err(_) => return Hits::all(),
+        };
+        let (word, rules) = PATTERNS[m.pattern().as_usize()];
+        let start = m.offset() - word.len();
+        if !overlaps_marker(markers, start, m.offset()) {
+            hits.rules |= rules;
+            if rules & anchored != 0 {
+                hits.starts.push((start, rules & anchored));
+            }
+        }
+        pos = start + 1;
+    }
+    hits
 }
 
 fn built_hits(ac: &AhoCorasick, text: &[u8], markers: &[(usize, usize)]) -> Hits {
@@ -177,37 +199,6 @@ fn built_hits(ac: &AhoCorasick, text: &[u8], markers: &[(usize, usize)]) -> Hits
         }
         same
     });
-    hits
-}
-
-/// Runs a leftmost-longest keyword search (`find(from)`: the pattern and start offset of the
-/// first keyword starting at or after `from`) from every keyword start to the next, and
-/// collects what it saw. A failed search enables every rule, the safe answer.
-fn collect(
-    len: usize,
-    markers: &[(usize, usize)],
-    mut find: impl FnMut(usize) -> Option<Result<(usize, usize), ()>>,
-) -> Hits {
-    let anchored = *KEYWORD_ANCHORED;
-    let mut hits = Hits::default();
-    let mut pos = 0;
-    while pos < len {
-        let (pattern, start) = match find(pos) {
-            None => break,
-            Some(Err(())) => return Hits::all(),
-            Some(Ok(found)) => found,
-        };
-        let (word, rules) = PATTERNS[pattern];
-        if !overlaps_marker(markers, start, start + word.len()) {
-            hits.rules |= rules;
-            if rules & anchored != 0 {
-                hits.starts.push((start, rules & anchored));
-            }
-        }
-        // Every position where a keyword starts is seen: there the longest keyword matches,
-        // and its rules include those of the keywords that are its prefixes.
-        pos = start + 1;
-    }
     hits
 }
 

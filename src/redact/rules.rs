@@ -878,7 +878,7 @@ pub(super) fn scan(i: usize, hay: &[u8], hits: &Hits, out: &mut Vec<(usize, usiz
         return;
     }
     let Some(c) = compiled(i) else { return };
-    let anchored_at = (*KEYWORD_ANCHORED & (1 << i) != 0).then(|| hits.starts(i));
+    let anchored_at = if *KEYWORD_ANCHORED & (1 << i) != 0 { hits.starts(i) } else { None };
     scan_regex(rule, c, hay, anchored_at, out);
 }
 
@@ -1075,12 +1075,30 @@ mod tests {
                     let hits = super::super::keywords::keyword_hits(v.as_bytes(), &[]);
                     let (mut whole, mut anchored) = (Vec::new(), Vec::new());
                     scan_regex(r, c, v.as_bytes(), None::<std::iter::Empty<usize>>, &mut whole);
-                    scan_regex(r, c, v.as_bytes(), Some(hits.starts(i)), &mut anchored);
+                    scan_regex(r, c, v.as_bytes(), hits.starts(i), &mut anchored);
                     assert_eq!(whole, anchored, "rule {} on {v:?}", r.id);
                     compared += usize::from(!whole.is_empty());
                 }
             }
         }
         assert!(compared > 100, "only {compared} texts had matches");
+    }
+
+    /// When the keyword search fails every rule runs, the keyword-anchored ones through the
+    /// whole text (their keyword starts are unknown then).
+    #[test]
+    fn a_failed_keyword_search_runs_every_rule_over_the_whole_text() {
+        let hits = Hits::all();
+        let text = b"DB_PASSWORD=Zq8#kL2pW9x and ghp_R8d2kLmQ9vXw3ZpT7yBn4cFh6JsA1eGu5oKi";
+        let mut found = Vec::new();
+        for i in hits.iter() {
+            scan(i, text, &hits, &mut found);
+        }
+        let kinds: Vec<&str> = found.iter().map(|&(_, _, k)| match k {
+            KindRef::Builtin(k) => k,
+            KindRef::User(_) => "user",
+        }).collect();
+        assert!(kinds.contains(&"password"), "{kinds:?}");
+        assert!(kinds.contains(&"github-pat"), "{kinds:?}");
     }
 }
