@@ -129,6 +129,7 @@ fn a_machine_without_claude_code_history_imports_the_bundled_examples() {
     let out = sb.run(&["sync-now", "--all"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("importing two example sessions"), "{stdout}");
+    assert!(stdout.contains("new event(s) recorded locally, never sent"), "the examples are not said to be queued: {stdout}");
     let table = String::from_utf8_lossy(&sb.run(&["sessions"]).stdout).into_owned();
     assert_eq!(table.matches("claude-code-sync-example").count(), 2, "{table}");
     // Shown locally, never queued for a backend: configuring one later sends none of it.

@@ -105,8 +105,10 @@ fn import_transcripts(ctx: &Context, store: &mut Store, project: Option<&str>, p
         && let Err(e) = store.keep_local_only(ingest::EXAMPLE_PROJECT) {
             println!("Could not keep the example sessions local: {e:#}");
         }
+    // The examples' events were recorded, then taken out of the queue just above.
+    let fate = if local_only_examples { "recorded locally, never sent" } else { "queued" };
     println!(
-        "Imported transcripts: {} session(s) found, {} with new data ({:.1} MB read), {} new event(s) queued.",
+        "Imported transcripts: {} session(s) found, {} with new data ({:.1} MB read), {} new event(s) {fate}.",
         report.sessions,
         report.updated,
         report.bytes as f64 / 1e6,
