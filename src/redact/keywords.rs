@@ -28,7 +28,7 @@ use regex_automata::dfa::{Automaton, dense};
 use regex_automata::{Anchored, Input};
 
 use super::overlaps_marker;
-use super::rules::{KEYWORD_ANCHORED, RULES};
+use super::rules::{KEYWORD_ANCHORED, RULES, rule_set};
 
 // The committed automaton is little-endian; so is every platform Claude Code runs on.
 #[cfg(not(target_endian = "little"))]
@@ -120,13 +120,8 @@ fn all_rules() -> u128 {
 /// Whether rules that read text line by line (Kubernetes Secrets, .netrc) may match: they need
 /// the JSON-unescaped view even for plain `\n` escapes.
 pub(super) fn has_line_rules(hits: &Hits) -> bool {
-    static LINE_RULES: LazyLock<u128> = LazyLock::new(|| {
-        RULES
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| matches!(r.id, "kubernetes-secret" | "netrc-password"))
-            .fold(0, |a, (i, _)| a | 1 << i)
-    });
+    static LINE_RULES: LazyLock<u128> =
+        LazyLock::new(|| rule_set(&["kubernetes-secret", "netrc-password"]));
     hits.rules & *LINE_RULES != 0
 }
 
@@ -326,14 +321,7 @@ mod tests {
     #[test]
     fn both_engines_see_the_same_keywords() {
         let ac = BUILT.as_ref().expect("the keywords build an Aho-Corasick DFA");
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/redaction");
-        let mut texts: Vec<String> = Vec::new();
-        for file in ["positives.jsonl", "negatives.jsonl"] {
-            for line in std::fs::read_to_string(dir.join(file)).unwrap().lines() {
-                let case: serde_json::Value = serde_json::from_str(line).unwrap();
-                texts.push(case["text"].as_str().unwrap().to_string());
-            }
-        }
+        let mut texts = super::super::tests::corpus_texts();
         let words: Vec<&str> = PATTERNS.iter().map(|(w, _)| *w).collect();
         for (n, w) in words.iter().enumerate() {
             let next = words[(n * 7 + 3) % words.len()];

@@ -814,13 +814,16 @@ const STARTS_AT_KEYWORD: &[&str] = &[
 ];
 
 /// [`STARTS_AT_KEYWORD`] as a rule set.
-pub(super) static KEYWORD_ANCHORED: LazyLock<u128> = LazyLock::new(|| {
+pub(super) static KEYWORD_ANCHORED: LazyLock<u128> = LazyLock::new(|| rule_set(STARTS_AT_KEYWORD));
+
+/// The rules with these ids, as a set of rule indices (bit `i` for `RULES[i]`).
+pub(super) fn rule_set(ids: &[&str]) -> u128 {
     RULES
         .iter()
         .enumerate()
-        .filter(|(_, r)| STARTS_AT_KEYWORD.contains(&r.id))
+        .filter(|(_, r)| ids.contains(&r.id))
         .fold(0, |a, (i, _)| a | 1 << i)
-});
+}
 
 struct Compiled {
     re: MetaRegex,
@@ -1048,15 +1051,7 @@ mod tests {
     /// rule spliced in at several places (so every rule runs on every text).
     #[test]
     fn anchored_scans_find_what_whole_scans_find() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/redaction");
-        let mut texts: Vec<String> = Vec::new();
-        for file in ["positives.jsonl", "negatives.jsonl"] {
-            let corpus = std::fs::read_to_string(dir.join(file)).unwrap();
-            for line in corpus.lines() {
-                let case: serde_json::Value = serde_json::from_str(line).unwrap();
-                texts.push(case["text"].as_str().unwrap().to_string());
-            }
-        }
+        let texts = super::super::tests::corpus_texts();
         assert!(texts.len() > 500);
         let mut compared = 0;
         for (i, r) in RULES.iter().enumerate() {

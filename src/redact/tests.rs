@@ -240,3 +240,16 @@ fn chains_that_a_pass_only_shortens_are_stable() {
     let once = red(t);
     assert_eq!(red(&once), once);
 }
+
+/// Every text of the redaction corpus (`tests/redaction/`), positives and negatives.
+pub(super) fn corpus_texts() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/redaction");
+    let mut texts = Vec::new();
+    for file in ["positives.jsonl", "negatives.jsonl"] {
+        for line in std::fs::read_to_string(dir.join(file)).unwrap().lines() {
+            let case: serde_json::Value = serde_json::from_str(line).unwrap();
+            texts.push(case["text"].as_str().unwrap().to_string());
+        }
+    }
+    texts
+}
