@@ -6,9 +6,9 @@
     python3 bench/hooks.py --only hooks    # or --only drain
 
 Hook wall time: every hook subcommand is run as Claude Code runs it, wall time measured around
-the whole process (fork/exec, launcher, stdin, exit) from this script:
-  ours  exec form, no shell:  bin/claude-code-sync <subcommand>   (the plugin's hooks.json;
-        the launcher finds target/release/claude-code-sync, so build that first)
+the whole process (spawn, stdin, exit) from this script:
+  ours  exec form, no shell: the program hooks/hooks.json names, with its argument
+        (target/release/claude-code-sync <subcommand>: build it first)
   node  npm claude-code-sync@0.1.15, its own hooks config (`claude-code-sync setup`, README):
         command string run by bash:  bash -c 'claude-code-sync hook <Event>'
         (installed under .cache/node-plugin; it has 5 hooks: no PostToolUseFailure,
@@ -55,7 +55,16 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-OURS_LAUNCHER = REPO / "bin/claude-code-sync"
+
+
+def hook_program() -> Path:
+    """The program hooks.json has Claude Code execute, ${CLAUDE_PLUGIN_ROOT} being this repository."""
+    hooks = json.loads((REPO / "hooks/hooks.json").read_text())["hooks"]
+    (command,) = {h["command"] for groups in hooks.values() for g in groups for h in g["hooks"]}
+    return Path(command.replace("${CLAUDE_PLUGIN_ROOT}", str(REPO)))
+
+
+OURS_HOOK = hook_program()
 # The least any command hook can cost on this machine: a process that reads stdin and exits
 # (the floor of tests/e2e/bench_hook_overhead.py), timed the same way.
 FLOOR = ["sh", "-c", "cat >/dev/null"]
@@ -312,7 +321,7 @@ def bench_state(state: str, args, samples: Path, transcript: Path, node_bin: Pat
     load_before = loadavg()
     for r in range(args.rounds):
         for sub, _, node_event in HOOKS:
-            runs = [("ours", [str(OURS_LAUNCHER), sub], ours_env),
+            runs = [("ours", [str(OURS_HOOK), sub], ours_env),
                     ("floor", FLOOR, ours_env)]
             if node_event and r < node_rounds:
                 runs.append(("node", ["bash", "-c", f"claude-code-sync hook {node_event}"], node_env))
@@ -384,7 +393,7 @@ def bench_drain(events: int, batched: bool, samples: Path) -> dict:
     env = clean_env(home)
     data = payloads(samples, Path("/nonexistent/transcript.jsonl"))
     for sub, _, _ in HOOKS:
-        subprocess.run([str(OURS_LAUNCHER), sub], input=data[sub], env=env, check=True)
+        subprocess.run([str(OURS_HOOK), sub], input=data[sub], env=env, check=True)
     db_path = home / ".local/share/claude-code-sync/store.db"
     db = sqlite3.connect(db_path)
     templates = db.execute("SELECT event_type, timestamp, payload, created_at FROM outbox ORDER BY seq").fetchall()
