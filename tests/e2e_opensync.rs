@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::claude_code::*;
 use common::opensync::{FakeOpenSync, FakeOptions};
-use common::sandbox::{BIN, repo_root, wait_for};
+use common::sandbox::{built_plugin, wait_for};
 
 const KEY: &str = "osk_e2eE2Ee2eE2Ee2eE2Ee2eE2Ee2eE2E";
 const PROMPT_SECRET: &str = "ghp_PromptSecret0123456789abcdefghijKLMN";
@@ -74,7 +74,6 @@ fn a_real_session_reaches_opensync_titled_from_its_prompt_without_secrets() {
     let sandbox = SessionSandbox::new();
     let data = sandbox.root().join("data");
     let env = [
-        ("CLAUDE_SYNC_BIN", BIN.to_string()),
         ("CLAUDE_SYNC_DATA_DIR", data.display().to_string()),
         ("CLAUDE_SYNC_CONVEX_URL", fake.url.clone()),
         ("CLAUDE_SYNC_API_KEY", KEY.to_string()),
@@ -85,7 +84,7 @@ fn a_real_session_reaches_opensync_titled_from_its_prompt_without_secrets() {
     ];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let prompt = format!("SCENARIO:multi please do the multi tool scenario, token {PROMPT_SECRET}");
-    let out = cc.run_session(&sandbox.home, &sandbox.work, &prompt, &[&repo_root()], &env, &[]);
+    let out = cc.run_session(&sandbox.home, &sandbox.work, &prompt, &[&built_plugin(sandbox.root())], &env, &[]);
     out.assert_success();
     assert_eq!(out.hook_failures(), Vec::<&str>::new(), "stderr: {}", out.stderr);
     let session_id = out.session_id();

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::backend::{Backend, BackendOptions};
 use common::claude_code::*;
-use common::sandbox::{BIN, repo_root, wait_for};
+use common::sandbox::{BIN, built_plugin, repo_root, wait_for};
 use serde_json::Value;
 
 const PROMPT_SECRET: &str = "ghp_PromptSecret0123456789abcdefghijKLMN";
@@ -31,7 +31,6 @@ const EXPECTED: &[(&str, Option<&str>)] = &[
 
 fn product_env(data: &Path, url: &str) -> Vec<(&'static str, String)> {
     vec![
-        ("CLAUDE_SYNC_BIN", BIN.to_string()),
         ("CLAUDE_SYNC_DATA_DIR", data.display().to_string()),
         ("CLAUDE_SYNC_CONVEX_URL", url.to_string()),
         ("CLAUDE_SYNC_RETRY_BASE_MS", "100".to_string()),
@@ -43,7 +42,7 @@ fn product_env(data: &Path, url: &str) -> Vec<(&'static str, String)> {
 fn run_multi(cc: &ClaudeCode, sandbox: &SessionSandbox, env: &[(&'static str, String)]) -> SessionOutput {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let prompt = format!("SCENARIO:multi please do the multi tool scenario, token {PROMPT_SECRET}");
-    let out = cc.run_session(&sandbox.home, &sandbox.work, &prompt, &[&repo_root()], &env, &[]);
+    let out = cc.run_session(&sandbox.home, &sandbox.work, &prompt, &[&built_plugin(sandbox.root())], &env, &[]);
     out.assert_success();
     out
 }

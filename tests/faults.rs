@@ -14,6 +14,7 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
+use std::path::Path;
 use std::process::{Output, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -21,7 +22,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::backend::{Backend, BackendOptions};
-use common::sandbox::{Sandbox, assert_hook_ok, repo_root, wait_for};
+use common::sandbox::{BIN, Sandbox, assert_hook_ok, wait_for};
 use serde_json::{Value, json};
 
 /// Every hook subcommand the plugin registers, with the event-specific fields of a payload the
@@ -92,9 +93,9 @@ fn marked_payload(step: usize, session: &str, marker: &str) -> Vec<u8> {
     serde_json::to_vec(&v).unwrap()
 }
 
-/// Spawns one hook through the plugin's launcher, without waiting for it.
+/// Spawns one hook as Claude Code does, without waiting for it.
 fn spawn_hook(sb: &Sandbox, subcommand: &str, stdin: Vec<u8>) -> std::process::Child {
-    let mut cmd = sb.command(&repo_root().join("bin/claude-code-sync"));
+    let mut cmd = sb.command(Path::new(BIN));
     cmd.arg(subcommand)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

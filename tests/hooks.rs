@@ -1,4 +1,4 @@
-//! The hook contract, run through the plugin's launcher exactly as Claude Code runs it:
+//! The hook contract, run exactly as Claude Code runs it (hooks.json's exec form):
 //! every path exits 0 with empty stdout, records what it can, and leaks no secret.
 
 mod common;
@@ -16,7 +16,9 @@ fn registered_hooks() -> Vec<(String, String)> {
     for (event, groups) in hooks["hooks"].as_object().unwrap() {
         for group in groups.as_array().unwrap() {
             for h in group["hooks"].as_array().unwrap() {
-                assert_eq!(h["command"], "${CLAUDE_PLUGIN_ROOT}/bin/claude-code-sync", "exec form through the launcher");
+                // Exec form, the built binary itself: no shell, no launcher on the hook path.
+                assert_eq!(h["command"], "${CLAUDE_PLUGIN_ROOT}/target/release/claude-code-sync");
+                assert_eq!(h["args"].as_array().map(Vec::len), Some(1), "{h}");
                 out.push((event.clone(), h["args"][0].as_str().unwrap().to_string()));
             }
         }

@@ -99,7 +99,7 @@ pub(super) fn entropy(s: &[u8]) -> f64 {
         .filter(|&&c| c > 0)
         .map(|&c| {
             let p = c as f64 / n;
-            -p * p.log2()
+            -p * libm::log2(p)
         })
         .sum()
 }

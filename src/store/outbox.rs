@@ -59,6 +59,10 @@ impl Store {
     /// Records several events in one transaction (transcript catch-up and backfill queue
     /// hundreds at once). Returns how many were new.
     pub fn record_batch(&mut self, events: &[Event], transcript_path: Option<&str>, now: i64) -> Result<usize> {
+        if events.is_empty() {
+            // A `stop` hook whose transcript has no new line: no write lock, no statement.
+            return Ok(0);
+        }
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut inserted = 0;
         {

@@ -1,5 +1,5 @@
-//! A throwaway HOME and data dir, and the built binary run inside them (through the plugin's
-//! launcher for hooks, exactly as Claude Code runs it).
+//! A throwaway HOME and data dir, and the built binary run inside them (for hooks, exactly as
+//! Claude Code runs it: the binary itself, exec form, payload on stdin).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -12,6 +12,19 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_claude-code-sync");
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A plugin folder as Claude Code sees this repository once it is built: the real manifest,
+/// hooks.json, commands and launcher (symlinked), and `target/release/claude-code-sync` (the
+/// path hooks.json executes) pointing at the binary under test, a debug build under `cargo test`.
+pub fn built_plugin(dir: &Path) -> PathBuf {
+    let plugin = dir.join("plugin");
+    std::fs::create_dir_all(plugin.join("target/release")).unwrap();
+    for part in [".claude-plugin", "hooks", "commands", "bin"] {
+        std::os::unix::fs::symlink(repo_root().join(part), plugin.join(part)).unwrap();
+    }
+    std::os::unix::fs::symlink(BIN, plugin.join("target/release/claude-code-sync")).unwrap();
+    plugin
 }
 
 pub fn samples_dir() -> PathBuf {
@@ -65,9 +78,9 @@ impl Sandbox {
         cmd
     }
 
-    /// Runs a hook subcommand through the plugin's launcher with `stdin`.
+    /// Runs a hook subcommand with `stdin`, as hooks.json has Claude Code run it.
     pub fn hook(&self, subcommand: &str, stdin: &[u8]) -> Output {
-        let mut cmd = self.command(&repo_root().join("bin/claude-code-sync"));
+        let mut cmd = self.command(Path::new(BIN));
         cmd.arg(subcommand);
         run_with_stdin(cmd, stdin)
     }

@@ -4,12 +4,12 @@
 Runs the fake API's `multi` scenario with the real, pinned Claude Code, in
 alternation: without any plugin (the reference), with a minimal plugin whose hooks are the
 product's hooks.json with each command replaced by `sh -c 'cat >/dev/null'` (the floor any
-hook costs), and with the product plugin loaded from the repository root through
-`--plugin-dir`. Prints the median wall time of each, the ratios, and the extra time per fired
+hook costs), and with the product plugin (this repository's manifest and hooks.json, its
+`target/release/claude-code-sync` being the binary measured) loaded through `--plugin-dir`. Prints the median wall time of each, the ratios, and the extra time per fired
 hook. Hooks are synchronous, so every millisecond a hook takes is a millisecond the user waits.
 
 Usage: tests/e2e/bench_hook_overhead.py [--runs 7] [--bin PATH]
-  --bin: the claude-code-sync binary the launcher runs (default target/release, else
+  --bin: the claude-code-sync binary the hooks run (default target/release, else
   target/debug). The Claude Code binary comes from $CCS_CLAUDE_BIN or the install script.
 Timings on a busy machine are noisy: compare ratios from one run of this script, not across.
 """
@@ -73,6 +73,15 @@ def minimal_plugin(dir: Path) -> Path:
     return dir
 
 
+def product_plugin(dir: Path, binary: str) -> Path:
+    """This repository as a built plugin whose hooks execute `binary`."""
+    (dir / "target/release").mkdir(parents=True)
+    for part in (".claude-plugin", "hooks", "commands", "bin"):
+        (dir / part).symlink_to(REPO / part)
+    (dir / "target/release/claude-code-sync").symlink_to(Path(binary).resolve())
+    return dir
+
+
 def one_session(claude: str, url: str, prompt: str, plugin: Path | None, plugin_env: dict) -> float:
     """Wall time of one `claude -p` session in a fresh HOME and git work dir."""
     with tempfile.TemporaryDirectory() as root:
@@ -117,7 +126,7 @@ def main() -> None:
     variants = {
         "no plugin": (None, {}),
         "minimal": (minimal_plugin(Path(scratch.name, "minimal")), {}),
-        "product": (REPO, {"CLAUDE_SYNC_BIN": binary}),
+        "product": (product_plugin(Path(scratch.name, "product"), binary), {}),
     }
     times: dict[str, list[float]] = {name: [] for name in variants}
     try:
