@@ -268,6 +268,12 @@ const NEUTRAL_SUFFIXES: &[&str] = &[
     "v2",
 ];
 
+/// Whether [`Check::Assignment`] can accept any value assigned to `name`: when not, a rule
+/// need not run its regex there (see `rules::scan_regex`).
+pub(super) fn names_a_secret(name: &[u8]) -> bool {
+    classify_name(name).is_some()
+}
+
 /// Whether a name sounds like it holds a secret, and which kind.
 fn classify_name(name: &[u8]) -> Option<&'static str> {
     let parts = name_parts(name);

@@ -28,6 +28,7 @@ mod json;
 mod keywords;
 mod rules;
 mod structured;
+mod trigrams;
 mod views;
 
 use std::borrow::Cow;

@@ -39,13 +39,27 @@ impl<'a> View<'a> {
     /// Decodes, line by line, only the lines `decode` changes: the other lines are identical to
     /// the original and were scanned there already. A line stays whole, so a `\n`-escaped key
     /// block or a URL-encoded query (each on one original line) stays whole in the view.
-    fn decoded(&self, decode: &dyn Fn(&[u8]) -> Option<Decoded>) -> Option<View<'a>> {
+    ///
+    /// `decode` changes only lines holding an `escape` byte at which `changes` holds, so only
+    /// those lines are handed to it: one vectorised search over a transcript, most of whose
+    /// lines have no escape that matters, instead of a visit to every line.
+    fn decoded(
+        &self,
+        escape: u8,
+        changes: &dyn Fn(&[u8], usize) -> bool,
+        decode: &dyn Fn(&[u8]) -> Option<Decoded>,
+    ) -> Option<View<'a>> {
         let src: &[u8] = &self.bytes;
         let mut bytes = Vec::new();
         let mut local: Vec<(u32, u32)> = Vec::new();
-        let mut start = 0;
-        while start < src.len() {
-            let end = memchr::memchr(b'\n', &src[start..]).map_or(src.len(), |p| start + p + 1);
+        // Lines before `done` were decoded or hold no escape that matters.
+        let mut done = 0;
+        for at in memchr::memchr_iter(escape, src) {
+            if at < done || !changes(src, at) {
+                continue;
+            }
+            let start = memchr::memrchr(b'\n', &src[done..at]).map_or(done, |p| done + p + 1);
+            let end = memchr::memchr(b'\n', &src[at..]).map_or(src.len(), |p| at + p + 1);
             if let Some((b, m)) = decode(&src[start..end]) {
                 bytes.extend_from_slice(&b);
                 local.extend(
@@ -53,7 +67,7 @@ impl<'a> View<'a> {
                         .map(|(s, e)| (s + start as u32, e + start as u32)),
                 );
             }
-            start = end;
+            done = end;
         }
         if bytes.is_empty() {
             return None;
@@ -108,14 +122,17 @@ pub(super) fn views(text: &[u8], line_rules: bool) -> Vec<View<'_>> {
             None
         }
     };
-    if let Some(v1) = out[0].decoded(&unescape) {
-        let v2 = v1.decoded(&unescape);
-        let p1 = v1.decoded(&percent_decode);
+    // The escapes `needs_unescape` may act on.
+    let unescapes = |b: &[u8], at: usize| escape_matters(b.get(at + 1), line_rules);
+    let percents = |b: &[u8], at: usize| is_percent_seq(b, at);
+    if let Some(v1) = out[0].decoded(b'\\', &unescapes, &unescape) {
+        let v2 = v1.decoded(b'\\', &unescapes, &unescape);
+        let p1 = v1.decoded(b'%', &percents, &percent_decode);
         out.push(v1);
         out.extend(v2);
         out.extend(p1);
     }
-    if let Some(p) = out[0].decoded(&percent_decode) {
+    if let Some(p) = out[0].decoded(b'%', &percents, &percent_decode) {
         out.push(p);
     }
     out
@@ -129,11 +146,16 @@ fn outside_markers(b: &[u8], needle: &[u8]) -> bool {
 }
 
 fn needs_unescape(b: &[u8], line_rules: bool) -> bool {
-    memchr::memchr_iter(b'\\', b).any(|i| match b.get(i + 1) {
+    memchr::memchr_iter(b'\\', b).any(|i| escape_matters(b.get(i + 1), line_rules))
+}
+
+/// Whether a backslash followed by `next` calls for the unescaped view.
+fn escape_matters(next: Option<&u8>, line_rules: bool) -> bool {
+    match next {
         Some(b'\\' | b'/' | b'u') => true,
         Some(b'n' | b'r' | b't' | b'"') => line_rules,
         _ => false,
-    })
+    }
 }
 
 /// Decodes JSON string escapes (`\n`, `\"`, `\\`, `\/`, `\uXXXX` …). Unknown escapes stay as they
@@ -210,12 +232,7 @@ fn unicode_escape(b: &[u8]) -> Option<(char, usize)> {
 /// Decodes `%XX` sequences that stand for ASCII (secret formats are ASCII; decoding `%DB` in
 /// `%DB_PASS%` would only invent bytes). `None` when there are none.
 fn percent_decode(b: &[u8]) -> Option<Decoded> {
-    let is_seq = |i: usize| {
-        i + 2 < b.len()
-            && b[i] == b'%'
-            && matches!(b[i + 1], b'0'..=b'7')
-            && b[i + 2].is_ascii_hexdigit()
-    };
+    let is_seq = |i: usize| is_percent_seq(b, i);
     if !memchr::memchr_iter(b'%', b).any(is_seq) {
         return None;
     }
@@ -234,6 +251,11 @@ fn percent_decode(b: &[u8]) -> Option<Decoded> {
         }
     }
     Some((out, map))
+}
+
+/// `%XX` at `i` standing for an ASCII byte.
+fn is_percent_seq(b: &[u8], i: usize) -> bool {
+    i + 2 < b.len() && b[i] == b'%' && matches!(b[i + 1], b'0'..=b'7') && b[i + 2].is_ascii_hexdigit()
 }
 
 fn hex_val(c: u8) -> u8 {
