@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::time::Duration;
 
 use common::sandbox::{Sandbox, assert_hook_ok, repo_root, sample_payload, samples_dir, wait_for};
@@ -205,6 +206,19 @@ fn bad_arguments_and_a_missing_binary_still_exit_zero_silently() {
     let out = common::sandbox::run_with_stdin(cmd, b"{}");
     assert_hook_ok(&out, "missing binary");
     assert!(sb.log().contains("binary not found"), "{}", sb.log());
+}
+
+/// The launcher called by a path relative to the plugin folder (`bin/claude-code-sync`, as a
+/// user types it there) finds the build, as it does by an absolute path.
+#[test]
+fn the_launcher_called_by_a_relative_path_finds_the_build() {
+    let sb = Sandbox::new();
+    let mut cmd = sb.command(Path::new("bin/claude-code-sync"));
+    cmd.current_dir(repo_root()).env_remove("CLAUDE_SYNC_BIN").env("PATH", "/usr/bin:/bin").arg("--version");
+    let out = common::sandbox::run_with_stdin(cmd, b"");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("claude-code-sync "), "{out:?}");
+    assert!(!sb.log().contains("binary not found"), "{}", sb.log());
 }
 
 #[test]
