@@ -50,24 +50,12 @@ fn main() {
         return;
     }
     let exe = std::env::current_exe().unwrap();
-    for (label, mode) in [
-        ("2 KB payload, no secret", "clean"),
-        ("2 KB payload, 2 secrets", "secret"),
-    ] {
-        let size = serde_json::to_string(&payload(mode == "secret"))
-            .unwrap()
-            .len();
+    for (label, mode) in [("2 KB payload, no secret", "clean"), ("2 KB payload, 2 secrets", "secret")] {
+        let size = serde_json::to_string(&payload(mode == "secret")).unwrap().len();
         let mut times: Vec<u128> = (0..RUNS)
             .map(|_| {
-                let out = Command::new(&exe)
-                    .env("REDACT_STARTUP_CHILD", mode)
-                    .output()
-                    .unwrap();
-                String::from_utf8(out.stdout)
-                    .unwrap()
-                    .trim()
-                    .parse()
-                    .unwrap()
+                let out = Command::new(&exe).env("REDACT_STARTUP_CHILD", mode).output().unwrap();
+                String::from_utf8(out.stdout).unwrap().trim().parse().unwrap()
             })
             .collect();
         times.sort();

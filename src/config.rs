@@ -155,9 +155,7 @@ pub fn config_file_path() -> PathBuf {
 
 /// The older Node plugin's file.
 pub fn legacy_config_path() -> PathBuf {
-    dirs::config_dir()
-        .unwrap_or_else(|| paths::home_dir().join(".config"))
-        .join("claude-code-sync/config.json")
+    dirs::config_dir().unwrap_or_else(|| paths::home_dir().join(".config")).join("claude-code-sync/config.json")
 }
 
 impl Config {
@@ -202,14 +200,8 @@ impl Config {
         let max_prompt_chars = resolve.count("max_prompt_chars", DEFAULT_MAX_PROMPT_CHARS);
         let max_text_chars = resolve.count("max_text_chars", DEFAULT_MAX_TEXT_CHARS);
         let retention_days = resolve.count("retention_days", DEFAULT_RETENTION_DAYS);
-        let redact_patterns = resolve
-            .get("redact_patterns", parse_patterns)
-            .map(|s| s.value)
-            .unwrap_or_default();
-        let redact_allowlist = resolve
-            .get("redact_allowlist", parse_allowlist)
-            .map(|s| s.value)
-            .unwrap_or_default();
+        let redact_patterns = resolve.get("redact_patterns", parse_patterns).map(|s| s.value).unwrap_or_default();
+        let redact_allowlist = resolve.get("redact_allowlist", parse_allowlist).map(|s| s.value).unwrap_or_default();
 
         Config {
             convex_url,
@@ -266,11 +258,7 @@ struct Resolver<'a> {
 impl Resolver<'_> {
     /// The first layer holding `key` with a valid value. `parse` answers `Ok(None)` for a value
     /// that means "not set" (e.g. an empty string), which falls through without a complaint.
-    fn get<T>(
-        &mut self,
-        key: &str,
-        parse: impl Fn(&Value) -> Result<Option<T>, &'static str>,
-    ) -> Option<Setting<T>> {
+    fn get<T>(&mut self, key: &str, parse: impl Fn(&Value) -> Result<Option<T>, &'static str>) -> Option<Setting<T>> {
         for layer in self.layers {
             let Some(raw) = layer.values.get(key) else { continue };
             match parse(raw) {
@@ -283,13 +271,11 @@ impl Resolver<'_> {
     }
 
     fn flag(&mut self, key: &str, default: bool) -> Setting<bool> {
-        self.get(key, parse_bool)
-            .unwrap_or(Setting { value: default, source: Source::Default })
+        self.get(key, parse_bool).unwrap_or(Setting { value: default, source: Source::Default })
     }
 
     fn count(&mut self, key: &str, default: usize) -> Setting<usize> {
-        self.get(key, parse_count)
-            .unwrap_or(Setting { value: default, source: Source::Default })
+        self.get(key, parse_count).unwrap_or(Setting { value: default, source: Source::Default })
     }
 }
 
@@ -462,7 +448,9 @@ mod tests {
         let (c, tmp) = load(
             &[("CLAUDE_SYNC_AUTO", "false")],
             Some(r#"{"convex_url": "https://a.convex.cloud/", "auto_sync": true, "sync_thinking": true}"#),
-            Some(r#"{"convexUrl": "https://legacy.convex.cloud", "apiKey": "legacy-key-123456", "syncToolCalls": false}"#),
+            Some(
+                r#"{"convexUrl": "https://legacy.convex.cloud", "apiKey": "legacy-key-123456", "syncToolCalls": false}"#,
+            ),
         );
         assert_eq!(c.backend_url(), Some("https://a.convex.cloud"));
         assert_eq!(c.convex_url.as_ref().unwrap().source, Source::File(tmp.path().join("seed.json")));
@@ -497,7 +485,13 @@ mod tests {
         assert!(!c.sync_thinking.value);
         assert_eq!(c.max_prompt_chars.value, DEFAULT_MAX_PROMPT_CHARS);
         let all = c.problems.join("\n");
-        for needle in ["plain http://", "must be true or false", "positive whole number", "unknown setting \"colour\"", "not valid JSON"] {
+        for needle in [
+            "plain http://",
+            "must be true or false",
+            "positive whole number",
+            "unknown setting \"colour\"",
+            "not valid JSON",
+        ] {
             assert!(all.contains(needle), "missing {needle:?} in {all}");
         }
     }

@@ -11,12 +11,12 @@ use serde_json::Value;
 
 use crate::event::{self, Event, EventType, Payload};
 use crate::privacy::Privacy;
+use crate::project;
 use crate::store::{Store, TranscriptFigures};
 use crate::transcript::{
     self, CatchUpOptions, ConversationItem, ConversationOptions, CostState, PriceTable, SessionFiles, SessionState,
     SessionSummary,
 };
-use crate::project;
 
 impl transcript::Privacy for Privacy<'_> {
     fn text(&self, text: &str) -> String {
@@ -296,11 +296,15 @@ fn in_project(files: &SessionFiles, project: &str) -> bool {
 const EXAMPLES: &[(&str, &str)] = &[
     (
         "3c420acd-f7ce-4f4d-a482-4af2de79d118.jsonl",
-        include_str!("../examples/transcripts/-home-dev-claude-code-sync-example/3c420acd-f7ce-4f4d-a482-4af2de79d118.jsonl"),
+        include_str!(
+            "../examples/transcripts/-home-dev-claude-code-sync-example/3c420acd-f7ce-4f4d-a482-4af2de79d118.jsonl"
+        ),
     ),
     (
         "4393a4ec-3239-4206-97e6-49e5a86ce22c.jsonl",
-        include_str!("../examples/transcripts/-home-dev-claude-code-sync-example/4393a4ec-3239-4206-97e6-49e5a86ce22c.jsonl"),
+        include_str!(
+            "../examples/transcripts/-home-dev-claude-code-sync-example/4393a4ec-3239-4206-97e6-49e5a86ce22c.jsonl"
+        ),
     ),
     (
         "4393a4ec-3239-4206-97e6-49e5a86ce22c/subagents/agent-a0094f20103808832.jsonl",
@@ -434,7 +438,10 @@ mod tests {
         assert_eq!(first.queued, 8);
         let row = store.session(&files.session_id).unwrap().unwrap();
         assert_eq!((row.prompt_count, row.message_count, row.tool_call_count), (1, 4, 2));
-        assert_eq!((row.input_tokens, row.output_tokens, row.cache_creation_tokens, row.cache_read_tokens), (4088, 288, 888, 12088));
+        assert_eq!(
+            (row.input_tokens, row.output_tokens, row.cache_creation_tokens, row.cache_read_tokens),
+            (4088, 288, 888, 12088)
+        );
         assert_eq!(row.cost_usd, Some(0.028969599999999998), "Claude Code's own cost-state, to the last bit");
         assert_eq!(row.models, vec!["claude-opus-5-5".to_string()]);
         assert_eq!(row.project_name.as_deref(), Some("work"));
@@ -457,7 +464,8 @@ mod tests {
         let text = serde_json::to_string(&queued).unwrap();
         assert!(!text.contains(secret), "redacted before it is stored");
         assert!(text.contains("[REDACTED:anthropic-api-key]"));
-        let prompt = queued.iter().find(|p| p["detail"]["kind"] == "prompt" && p["detail"]["agentId"].is_null()).unwrap();
+        let prompt =
+            queued.iter().find(|p| p["detail"]["kind"] == "prompt" && p["detail"]["agentId"].is_null()).unwrap();
         assert_eq!(prompt["projectName"], "work");
 
         let mut payload = Payload::default();

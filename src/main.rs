@@ -90,7 +90,5 @@ fn hook_fast_path(args: &[OsString]) -> Option<hook::HookKind> {
 
 /// The first argument names a hook subcommand.
 fn is_hook_invocation(args: &[OsString]) -> bool {
-    args.get(1)
-        .and_then(|a| a.to_str())
-        .is_some_and(<hook::HookKind as clap::Subcommand>::has_subcommand)
+    args.get(1).and_then(|a| a.to_str()).is_some_and(<hook::HookKind as clap::Subcommand>::has_subcommand)
 }

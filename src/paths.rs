@@ -18,9 +18,7 @@ pub fn data_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os(DATA_DIR_ENV).filter(|d| !d.is_empty()) {
         return PathBuf::from(dir);
     }
-    dirs::data_dir()
-        .unwrap_or_else(|| home_dir().join(".local/share"))
-        .join("claude-code-sync")
+    dirs::data_dir().unwrap_or_else(|| home_dir().join(".local/share")).join("claude-code-sync")
 }
 
 /// `$HOME`, falling back to `/` so a broken environment still yields a path (never a panic).

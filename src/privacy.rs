@@ -266,7 +266,8 @@ mod tests {
     fn tool_output_is_outcome_and_lengths_unless_asked() {
         let (r, _) = Redactor::new(&[], &[]);
         let mut p = privacy(&r);
-        let bash = json!({"stdout": "hello ghp_R8fK2mQ9xLp4Tt7Vw1Yz3Bc6Dn0Hj5Gs2Ea9", "stderr": "", "interrupted": false});
+        let bash =
+            json!({"stdout": "hello ghp_R8fK2mQ9xLp4Tt7Vw1Yz3Bc6Dn0Hj5Gs2Ea9", "stderr": "", "interrupted": false});
         let out = p.tool_output("Bash", &bash);
         assert_eq!(out["stdoutLength"], 46);
         assert!(out.get("stdout").is_none());

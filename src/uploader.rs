@@ -259,7 +259,10 @@ pub fn drain(store: &mut Store, transport: &mut dyn Transport, opts: &DrainOptio
                 if waited + delay > backoff.max_total_wait {
                     let until = time::now_ms() + delay.as_millis() as i64;
                     store.meta_set(META_HOLD_UNTIL, &until.to_string())?;
-                    log.warn(&format!("backend unreachable, giving up for now and retrying after {}s: {message}", delay.as_secs()));
+                    log.warn(&format!(
+                        "backend unreachable, giving up for now and retrying after {}s: {message}",
+                        delay.as_secs()
+                    ));
                     report.stopped = Some(message);
                     return Ok(report);
                 }
@@ -318,7 +321,9 @@ pub fn run_detached(data_dir: &Path, config: &Config, log: &Log) -> Result<()> {
             if store.meta_get(META_BLOCKED)?.is_some() {
                 return Ok(());
             }
-            if let Err(e) = ingest::catch_up_backlog(&mut store, &Privacy::new(config, &redactor), &prices, time::now_ms()) {
+            if let Err(e) =
+                ingest::catch_up_backlog(&mut store, &Privacy::new(config, &redactor), &prices, time::now_ms())
+            {
                 log.warn(&format!("transcript backlog: {e:#}"));
             }
             let report = drain(&mut store, transport.as_mut(), &opts, log)?;
@@ -353,7 +358,11 @@ mod tests {
 
     #[test]
     fn backoff_grows_caps_and_jitters_within_bounds() {
-        let b = Backoff { base: Duration::from_millis(100), max: Duration::from_millis(1000), max_total_wait: Duration::ZERO };
+        let b = Backoff {
+            base: Duration::from_millis(100),
+            max: Duration::from_millis(1000),
+            max_total_wait: Duration::ZERO,
+        };
         for attempt in 0..12 {
             let full = Duration::from_millis(100 * (1u64 << attempt)).min(Duration::from_millis(1000));
             for _ in 0..50 {

@@ -25,7 +25,9 @@ fn all_delivered(data: &Path) -> bool {
 /// The build reads transcripts (the store has the transcript engine's table).
 fn transcript_wired(data: &Path) -> bool {
     let db = rusqlite::Connection::open(data.join("store.db")).unwrap();
-    db.query_row("SELECT COUNT(*) FROM sqlite_master WHERE name = 'transcript_state'", [], |r| r.get::<_, i64>(0)).unwrap() == 1
+    db.query_row("SELECT COUNT(*) FROM sqlite_master WHERE name = 'transcript_state'", [], |r| r.get::<_, i64>(0))
+        .unwrap()
+        == 1
 }
 
 /// What the dashboard shows of the `multi` conversation: every item in order with its original
@@ -70,7 +72,8 @@ fn assert_conversation(cc: &ClaudeCode, session: &serde_json::Value, messages: &
 #[test]
 fn a_real_session_reaches_opensync_titled_from_its_prompt_without_secrets() {
     let Some(cc) = ClaudeCode::start() else { return };
-    let fake = FakeOpenSync::start(FakeOptions { keys: &[KEY], session_window_ms: WINDOW_MS, ..FakeOptions::default() });
+    let fake =
+        FakeOpenSync::start(FakeOptions { keys: &[KEY], session_window_ms: WINDOW_MS, ..FakeOptions::default() });
     let sandbox = SessionSandbox::new();
     let data = sandbox.root().join("data");
     let env = [
@@ -115,5 +118,8 @@ fn a_real_session_reaches_opensync_titled_from_its_prompt_without_secrets() {
     let found = find_in_tree(&data, &[FAKE_AWS_KEY, FAKE_GITHUB_TOKEN, FAKE_FILE_SECRET, PROMPT_SECRET, KEY]);
     assert!(found.is_empty(), "secrets in the store or log: {found:?}");
     let requests = fake.requests();
-    assert!(requests.iter().all(|(r, status)| *status == 200 && (r == "POST /sync/session" || r == "POST /sync/message")), "{requests:?}");
+    assert!(
+        requests.iter().all(|(r, status)| *status == 200 && (r == "POST /sync/session" || r == "POST /sync/message")),
+        "{requests:?}"
+    );
 }

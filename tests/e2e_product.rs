@@ -120,7 +120,10 @@ fn a_real_session_reaches_the_backend_once_in_order_without_secrets() {
     // Tokens at the backend equal what the (fake) API billed, reply by reply.
     let billed = cc.api.replies().iter().fold([0u64; 4], |mut sum, reply| {
         let u = &reply["usage"];
-        for (i, key) in ["input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"].iter().enumerate() {
+        for (i, key) in ["input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"]
+            .iter()
+            .enumerate()
+        {
             sum[i] += u[key].as_u64().unwrap_or(0);
         }
         sum

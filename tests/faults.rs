@@ -29,14 +29,8 @@ use serde_json::{Value, json};
 /// real Claude Code 2.1.331 sent for it (shared/samples/hook-payloads/; inlined so the suite does
 /// not depend on where that folder sits — tests/hooks.rs runs the sample files themselves).
 const SCRIPT: &[(&str, &str)] = &[
-    (
-        "session-start",
-        r#"{"hook_event_name":"SessionStart","source":"startup"}"#,
-    ),
-    (
-        "prompt-submit",
-        r#"{"hook_event_name":"UserPromptSubmit","prompt":"SCENARIO:agent spawn a subagent"}"#,
-    ),
+    ("session-start", r#"{"hook_event_name":"SessionStart","source":"startup"}"#),
+    ("prompt-submit", r#"{"hook_event_name":"UserPromptSubmit","prompt":"SCENARIO:agent spawn a subagent"}"#),
     (
         "post-tool-use",
         r#"{"hook_event_name":"PostToolUse","tool_name":"Bash","tool_input":{"command":"echo hello-from-bash","description":"say hello"},"tool_response":{"stdout":"hello-from-bash","stderr":"","interrupted":false,"isImage":false,"noOutputExpected":false},"tool_use_id":"toolu_multi_0_47_1","duration_ms":42}"#,
@@ -96,10 +90,7 @@ fn marked_payload(step: usize, session: &str, marker: &str) -> Vec<u8> {
 /// Spawns one hook as Claude Code does, without waiting for it.
 fn spawn_hook(sb: &Sandbox, subcommand: &str, stdin: Vec<u8>) -> std::process::Child {
     let mut cmd = sb.command(Path::new(BIN));
-    cmd.arg(subcommand)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.arg(subcommand).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn hook");
     let mut pipe = child.stdin.take().unwrap();
     std::thread::spawn(move || {
@@ -160,10 +151,7 @@ fn uploaders_running(sb: &Sandbox) -> usize {
 }
 
 fn fault_state(backend: &Backend) -> Value {
-    reqwest::blocking::get(format!("{}/_test/fault", backend.url))
-        .unwrap()
-        .json()
-        .unwrap()
+    reqwest::blocking::get(format!("{}/_test/fault", backend.url)).unwrap().json().unwrap()
 }
 
 fn requests(backend: &Backend) -> i64 {
@@ -191,10 +179,7 @@ fn drain_to_end(sb: &Sandbox) -> String {
         }
         std::thread::sleep(Duration::from_millis(300));
     }
-    panic!(
-        "sync-now never emptied the outbox; last report:\n{last}\nlog:\n{}",
-        sb.log()
-    );
+    panic!("sync-now never emptied the outbox; last report:\n{last}\nlog:\n{}", sb.log());
 }
 
 /// Sets its flag when dropped, also while a panic unwinds, so helper threads of a failed test
@@ -234,37 +219,19 @@ fn assert_exactly_once(
     let db = sb.db();
     let mut stmt = db.prepare("SELECT event_id, state, payload FROM outbox").unwrap();
     let local: Vec<(String, String, Value)> = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                serde_json::from_str(&r.get::<_, String>(2)?).unwrap(),
-            ))
-        })
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, serde_json::from_str(&r.get::<_, String>(2)?).unwrap())))
         .unwrap()
         .map(Result::unwrap)
         .collect();
     let stuck: Vec<_> = local.iter().filter(|(_, state, _)| state != "delivered").collect();
-    assert!(
-        stuck.is_empty(),
-        "{scenario}: {} event(s) not delivered, e.g. {:?}",
-        stuck.len(),
-        stuck.first()
-    );
+    assert!(stuck.is_empty(), "{scenario}: {} event(s) not delivered, e.g. {:?}", stuck.len(), stuck.first());
 
     let remote = backend.table("events");
     let remote_ids: Vec<&str> = remote.iter().map(|e| e["eventId"].as_str().unwrap()).collect();
     let unique: HashSet<&str> = remote_ids.iter().copied().collect();
-    assert_eq!(
-        unique.len(),
-        remote_ids.len(),
-        "{scenario}: an event id stored twice at the backend"
-    );
+    assert_eq!(unique.len(), remote_ids.len(), "{scenario}: an event id stored twice at the backend");
     let local_ids: HashSet<&str> = local.iter().map(|(id, _, _)| id.as_str()).collect();
-    assert_eq!(
-        unique, local_ids,
-        "{scenario}: the backend and the outbox disagree on the set of event ids"
-    );
+    assert_eq!(unique, local_ids, "{scenario}: the backend and the outbox disagree on the set of event ids");
 
     let mut local_by_marker: HashMap<String, usize> = HashMap::new();
     for (_, _, payload) in &local {
@@ -291,10 +258,7 @@ fn assert_exactly_once(
             _ => tally.duplicated += 1,
         }
     }
-    tally.lost = acknowledged
-        .iter()
-        .filter(|m| !remote_by_marker.contains_key(*m))
-        .count();
+    tally.lost = acknowledged.iter().filter(|m| !remote_by_marker.contains_key(*m)).count();
     println!(
         "FAULT-MATRIX {scenario}: fired {} (acknowledged {}, killed {}), delivered {}, duplicated {}, lost {}",
         tally.fired, tally.acknowledged, tally.killed, tally.delivered, tally.duplicated, tally.lost
@@ -315,20 +279,11 @@ fn assert_exactly_once(
         );
     }
     for m in killed {
-        assert!(
-            local_by_marker.get(m).copied().unwrap_or(0) <= 1,
-            "{scenario}: killed hook {m} recorded twice"
-        );
-        assert!(
-            remote_by_marker.get(m).copied().unwrap_or(0) <= 1,
-            "{scenario}: killed hook {m} stored twice"
-        );
+        assert!(local_by_marker.get(m).copied().unwrap_or(0) <= 1, "{scenario}: killed hook {m} recorded twice");
+        assert!(remote_by_marker.get(m).copied().unwrap_or(0) <= 1, "{scenario}: killed hook {m} stored twice");
     }
     let log = sb.log();
-    assert!(
-        !log.contains("hook failed") && !log.contains("hook panicked"),
-        "{scenario}: hooks failed:\n{log}"
-    );
+    assert!(!log.contains("hook failed") && !log.contains("hook panicked"), "{scenario}: hooks failed:\n{log}");
     tally
 }
 
@@ -364,12 +319,8 @@ fn fire_until(
                     let step = i % SCRIPT.len();
                     let session = format!("{tag}-{w}-{}", i / SCRIPT.len());
                     let marker = format!("{tag}-{w}-{i}");
-                    let out = run_bounded(
-                        sb,
-                        SCRIPT[step].0,
-                        marked_payload(step, &session, &marker),
-                        HOOK_RETURNS_WITHIN,
-                    );
+                    let out =
+                        run_bounded(sb, SCRIPT[step].0, marked_payload(step, &session, &marker), HOOK_RETURNS_WITHIN);
                     assert_hook_ok(&out, &marker);
                     fired.lock().unwrap().push(marker);
                     progress.fetch_add(1, Ordering::SeqCst);
@@ -415,9 +366,7 @@ fn eight_concurrent_hook_processes_while_the_backend_cycles_through_every_fault(
                 if name == "healthy" {
                     std::thread::sleep(Duration::from_millis(500));
                 } else {
-                    wait_for(Duration::from_secs(15), || {
-                        fault_state(&backend)["faulted"].as_i64().unwrap() >= wanted
-                    });
+                    wait_for(Duration::from_secs(15), || fault_state(&backend)["faulted"].as_i64().unwrap() >= wanted);
                 }
                 let hit = fault_state(&backend)["faulted"].as_i64().unwrap();
                 faulted.lock().unwrap().push((name.to_string(), hit));
@@ -428,10 +377,7 @@ fn eight_concurrent_hook_processes_while_the_backend_cycles_through_every_fault(
     backend.set_fault(json!({ "mode": "healthy" }));
     let faulted = faulted.into_inner().unwrap();
     println!("requests faulted per mode: {faulted:?}");
-    let missed: Vec<_> = faulted
-        .iter()
-        .filter(|(mode, n)| mode != "healthy" && *n == 0)
-        .collect();
+    let missed: Vec<_> = faulted.iter().filter(|(mode, n)| mode != "healthy" && *n == 0).collect();
     assert!(missed.is_empty(), "modes no request met: {missed:?}\n{}", sb.log());
 
     drain_to_end(&sb);
@@ -444,11 +390,7 @@ fn eight_concurrent_hook_processes_while_the_backend_cycles_through_every_fault(
     assert_eq!(tally.delivered, markers.len());
     assert!(markers.len() >= WORKERS * AT_LEAST);
     let local_sessions = sb.count("SELECT COUNT(DISTINCT session_id) FROM outbox");
-    assert_eq!(
-        backend.table("sessions").len() as i64,
-        local_sessions,
-        "every session arrived"
-    );
+    assert_eq!(backend.table("sessions").len() as i64, local_sessions, "every session arrived");
 }
 
 #[test]
@@ -478,10 +420,7 @@ fn kill_9_of_the_uploader_in_the_middle_of_a_batch_loses_and_duplicates_nothing(
         markers.push(marker);
         // Wait for a request that is held in the server's delay, then kill its sender.
         assert!(
-            wait_for(Duration::from_secs(20), || fault_state(&backend)["faulted"]
-                .as_i64()
-                .unwrap()
-                > faulted_before
+            wait_for(Duration::from_secs(20), || fault_state(&backend)["faulted"].as_i64().unwrap() > faulted_before
                 && uploader_pid(&sb).is_some()),
             "no batch in flight; log:\n{}",
             sb.log()
@@ -490,10 +429,7 @@ fn kill_9_of_the_uploader_in_the_middle_of_a_batch_loses_and_duplicates_nothing(
         let Some(pid) = uploader_pid(&sb) else { continue };
         kill9(pid).unwrap();
         kills += 1;
-        assert!(
-            wait_for(Duration::from_secs(5), || uploader_pid(&sb).is_none()),
-            "the lock outlived its holder"
-        );
+        assert!(wait_for(Duration::from_secs(5), || uploader_pid(&sb).is_none()), "the lock outlived its holder");
         // The next round's hooks must start a fresh uploader: a dead holder leaves no lock.
     }
     // (The server reads a slow request only after its delay, so the orphaned batch is dropped;
@@ -521,36 +457,20 @@ fn a_reply_lost_after_the_backend_stored_a_batch_is_resent_without_duplicates() 
     backend.set_fault(json!({ "mode": "lost_reply", "count": 1 }));
     let first = String::from_utf8(sb.run(&["sync-now", "--all"]).stdout).unwrap();
     assert!(first.contains("Stopped early"), "{first}");
-    let remote: HashSet<String> = backend
-        .table("events")
-        .iter()
-        .map(|e| e["eventId"].as_str().unwrap().to_string())
-        .collect();
+    let remote: HashSet<String> =
+        backend.table("events").iter().map(|e| e["eventId"].as_str().unwrap().to_string()).collect();
     let pending = sb.count("SELECT COUNT(*) FROM outbox WHERE state = 'pending'");
-    assert_eq!(
-        remote.len() as i64,
-        pending,
-        "the whole batch is stored remotely and still pending locally"
-    );
+    assert_eq!(remote.len() as i64, pending, "the whole batch is stored remotely and still pending locally");
     // Everything recorded (the hooks' events and what the product derives from them) went in
     // that one batch: all of it is stored remotely, none of it acknowledged locally.
     let total = sb.count("SELECT COUNT(*) FROM outbox");
-    assert!(
-        total >= markers.len() as i64 && total <= 100,
-        "{total} events: more than one batch"
-    );
+    assert!(total >= markers.len() as i64 && total <= 100, "{total} events: more than one batch");
     assert_eq!(pending, total, "nothing was acknowledged");
 
     let second = String::from_utf8(sb.run(&["sync-now", "--all"]).stdout).unwrap();
     assert!(second.contains(&format!("(0 new, {total} already there)")), "{second}");
     assert!(second.contains("Nothing left to send"), "{second}");
-    let tally = assert_exactly_once(
-        "reply lost after the backend stored the batch",
-        &sb,
-        &backend,
-        &markers,
-        &[],
-    );
+    let tally = assert_exactly_once("reply lost after the backend stored the batch", &sb, &backend, &markers, &[]);
     assert_eq!(tally.delivered, markers.len());
 }
 
@@ -573,9 +493,10 @@ fn kill_9_of_hooks_in_the_middle_of_a_write_keeps_the_store_sound_and_every_ackn
         s.spawn(|| {
             while !stop_killing_uploaders.load(Ordering::SeqCst) {
                 if let Some(pid) = uploader_pid(&sb)
-                    && kill9(pid).is_ok() {
-                        uploader_kills.fetch_add(1, Ordering::SeqCst);
-                    }
+                    && kill9(pid).is_ok()
+                {
+                    uploader_kills.fetch_add(1, Ordering::SeqCst);
+                }
                 std::thread::sleep(Duration::from_millis(fastrand::u64(20..120)));
             }
         });
@@ -639,10 +560,7 @@ fn kill_9_of_hooks_in_the_middle_of_a_write_keeps_the_store_sound_and_every_ackn
         .query_map([], |r| r.get::<_, String>(0))
         .unwrap()
         .map(|p| {
-            serde_json::from_str::<Value>(&p.unwrap()).unwrap()["detail"]["promptId"]
-                .as_str()
-                .unwrap()
-                .to_string()
+            serde_json::from_str::<Value>(&p.unwrap()).unwrap()["detail"]["promptId"].as_str().unwrap().to_string()
         })
         .collect();
     println!(
@@ -651,16 +569,8 @@ fn kill_9_of_hooks_in_the_middle_of_a_write_keeps_the_store_sound_and_every_ackn
         killed.iter().filter(|m| recorded.contains(*m)).count(),
         killed.len()
     );
-    assert!(
-        killed.len() >= PROCESSES / 4,
-        "only {} hooks were killed before exiting: the storm missed",
-        killed.len()
-    );
-    assert!(
-        acknowledged.len() >= PROCESSES / 10,
-        "only {} hooks finished",
-        acknowledged.len()
-    );
+    assert!(killed.len() >= PROCESSES / 4, "only {} hooks were killed before exiting: the storm missed", killed.len());
+    assert!(acknowledged.len() >= PROCESSES / 10, "only {} hooks finished", acknowledged.len());
 
     assert_eq!(integrity(&sb), "ok");
     let aside: Vec<_> = std::fs::read_dir(&sb.data)
@@ -670,13 +580,8 @@ fn kill_9_of_hooks_in_the_middle_of_a_write_keeps_the_store_sound_and_every_ackn
         .collect();
     assert!(aside.is_empty(), "the store was moved aside: {aside:?}\n{}", sb.log());
     drain_to_end(&sb);
-    let tally = assert_exactly_once(
-        "kill -9 of hooks (and the uploader) mid-write",
-        &sb,
-        &backend,
-        &acknowledged,
-        &killed,
-    );
+    let tally =
+        assert_exactly_once("kill -9 of hooks (and the uploader) mid-write", &sb, &backend, &acknowledged, &killed);
     assert!(tally.delivered >= tally.acknowledged, "{tally:?}");
 }
 
@@ -684,28 +589,19 @@ fn kill_9_of_hooks_in_the_middle_of_a_write_keeps_the_store_sound_and_every_ackn
 fn a_key_going_bad_mid_stream_parks_without_a_hot_loop_and_everything_arrives_once_it_is_fixed() {
     const OLD_KEY: &str = "old-key-0123456789abcdef";
     const NEW_KEY: &str = "new-key-fedcba9876543210";
-    let backend = Backend::start_with(BackendOptions {
-        api_key: Some(OLD_KEY),
-        ..Default::default()
-    });
+    let backend = Backend::start_with(BackendOptions { api_key: Some(OLD_KEY), ..Default::default() });
     let sb = fault_sandbox(&backend.url, Some(OLD_KEY));
     let progress = AtomicUsize::new(0);
 
     let mut markers = fire_concurrently(&sb, "before", 2, 8, &progress);
-    assert!(
-        wait_for(Duration::from_secs(30), || not_delivered(&sb) == 0),
-        "{}",
-        sb.log()
-    );
+    assert!(wait_for(Duration::from_secs(30), || not_delivered(&sb) == 0), "{}", sb.log());
 
     // The deployment's key is rotated while sessions go on: the uploader meets UNAUTHORIZED in
     // the middle of the stream.
     backend.set_deployment_key(Some(NEW_KEY));
     markers.extend(fire_concurrently(&sb, "during", 4, 10, &progress));
     assert!(
-        wait_for(Duration::from_secs(20), || sb
-            .count("SELECT COUNT(*) FROM outbox WHERE state = 'parked'")
-            > 0),
+        wait_for(Duration::from_secs(20), || sb.count("SELECT COUNT(*) FROM outbox WHERE state = 'parked'") > 0),
         "nothing parked; log:\n{}",
         sb.log()
     );
@@ -718,38 +614,23 @@ fn a_key_going_bad_mid_stream_parks_without_a_hot_loop_and_everything_arrives_on
     let before = requests(&backend);
     markers.extend(fire_concurrently(&sb, "blocked", 4, 4, &progress));
     std::thread::sleep(Duration::from_millis(1500));
-    assert_eq!(
-        requests(&backend),
-        before,
-        "requests sent while delivery is stopped by a rejected key"
-    );
+    assert_eq!(requests(&backend), before, "requests sent while delivery is stopped by a rejected key");
 
     let status = String::from_utf8(sb.run(&["status"]).stdout).unwrap();
     assert!(status.contains("DELIVERY STOPPED"), "{status}");
     assert!(status.contains("UNAUTHORIZED"), "{status}");
     assert!(status.contains("REJECTS the configured API key"), "{status}");
     assert!(status.contains("parked"), "{status}");
-    assert!(
-        !status.contains(OLD_KEY) && !status.contains(NEW_KEY),
-        "status shows a whole key"
-    );
+    assert!(!status.contains(OLD_KEY) && !status.contains(NEW_KEY), "status shows a whole key");
 
     // sync-now with the key still wrong: one try, a clear answer, then quiet again.
     let before = requests(&backend);
     let out = String::from_utf8(sb.run(&["sync-now", "--all"]).stdout).unwrap();
     assert!(out.contains("parked") || out.contains("UNAUTHORIZED"), "{out}");
     let after_sync_now = requests(&backend);
-    assert!(
-        after_sync_now - before <= 2,
-        "sync-now with a bad key sent {} requests",
-        after_sync_now - before
-    );
+    assert!(after_sync_now - before <= 2, "sync-now with a bad key sent {} requests", after_sync_now - before);
     std::thread::sleep(Duration::from_millis(1000));
-    assert_eq!(
-        requests(&backend),
-        after_sync_now,
-        "requests after sync-now with a bad key"
-    );
+    assert_eq!(requests(&backend), after_sync_now, "requests after sync-now with a bad key");
     let kept = sb.count("SELECT COUNT(*) FROM outbox WHERE state != 'delivered'");
     assert!(kept >= 16, "events waiting for the key: {kept}");
 
@@ -764,16 +645,10 @@ fn a_key_going_bad_mid_stream_parks_without_a_hot_loop_and_everything_arrives_on
     let tally = assert_exactly_once("key rotated mid-stream, then fixed", &sb, &backend, &markers, &[]);
     assert_eq!(tally.delivered, markers.len());
     let log = sb.log();
-    assert!(
-        !log.contains(OLD_KEY) && !log.contains(NEW_KEY),
-        "a key reached the log"
-    );
+    assert!(!log.contains(OLD_KEY) && !log.contains(NEW_KEY), "a key reached the log");
     let bytes = sb.all_data_bytes();
     for key in [OLD_KEY, NEW_KEY] {
-        assert!(
-            !bytes.windows(key.len()).any(|w| w == key.as_bytes()),
-            "a key reached the data dir"
-        );
+        assert!(!bytes.windows(key.len()).any(|w| w == key.as_bytes()), "a key reached the data dir");
     }
 }
 
@@ -791,12 +666,7 @@ fn a_burst_of_hooks_is_served_by_one_uploader() {
         let marker = format!("burst-{i}");
         let step = i % SCRIPT.len();
         assert_hook_ok(
-            &run_bounded(
-                &sb,
-                SCRIPT[step].0,
-                marked_payload(step, "burst", &marker),
-                HOOK_RETURNS_WITHIN,
-            ),
+            &run_bounded(&sb, SCRIPT[step].0, marked_payload(step, "burst", &marker), HOOK_RETURNS_WITHIN),
             &marker,
         );
         markers.push(marker);
@@ -807,11 +677,7 @@ fn a_burst_of_hooks_is_served_by_one_uploader() {
         }
     }
     // One uploader; a second only if the machine stalled past the linger between two hooks.
-    assert!(
-        uploaders.len() <= 2,
-        "{} uploaders for a burst of 12 hooks: {uploaders:?}",
-        uploaders.len()
-    );
+    assert!(uploaders.len() <= 2, "{} uploaders for a burst of 12 hooks: {uploaders:?}", uploaders.len());
     assert_exactly_once("a burst of hooks", &sb, &backend, &markers, &[]);
 }
 
@@ -823,12 +689,8 @@ fn hooks_stay_silent_while_the_uploader_waits(scenario: &str, sb: &Sandbox, tag:
     for round in 0..3 {
         for (step, (sub, _)) in SCRIPT.iter().enumerate() {
             let marker = format!("{tag}-{round}-{step}");
-            let out = run_bounded(
-                sb,
-                sub,
-                marked_payload(step, &format!("{tag}-{round}"), &marker),
-                HOOK_RETURNS_WITHIN,
-            );
+            let out =
+                run_bounded(sb, sub, marked_payload(step, &format!("{tag}-{round}"), &marker), HOOK_RETURNS_WITHIN);
             assert_hook_ok(&out, &format!("{scenario}: {sub}"));
             assert!(
                 out.stderr.is_empty(),
@@ -846,31 +708,18 @@ fn black_hole_slow_and_closed_port_backends_never_hold_a_hook() {
     let backend = Backend::start();
     for (scenario, fault) in [
         ("black hole", json!({ "mode": "black_hole" })),
-        (
-            "slower than the client timeout",
-            json!({ "mode": "slow", "delayMs": 2500 }),
-        ),
+        ("slower than the client timeout", json!({ "mode": "slow", "delayMs": 2500 })),
     ] {
         backend.set_fault(fault);
         let sb = fault_sandbox(&backend.url, None);
         let tag = if scenario == "black hole" { "hole" } else { "slow" };
         let markers = hooks_stay_silent_while_the_uploader_waits(scenario, &sb, tag);
         // Every hook has returned; the uploader is still there, and the backend holds its request.
-        assert!(
-            uploader_pid(&sb).is_some(),
-            "{scenario}: no uploader is waiting on the backend; log:\n{}",
-            sb.log()
-        );
-        assert!(
-            fault_state(&backend)["faulted"].as_i64().unwrap() > 0,
-            "{scenario}: the backend never saw a request"
-        );
+        assert!(uploader_pid(&sb).is_some(), "{scenario}: no uploader is waiting on the backend; log:\n{}", sb.log());
+        assert!(fault_state(&backend)["faulted"].as_i64().unwrap() > 0, "{scenario}: the backend never saw a request");
         // One instance at a time, even while each request hangs.
         assert_eq!(uploaders_running(&sb), 1, "{scenario}: uploaders running at once");
-        assert!(
-            not_delivered(&sb) > 0,
-            "{scenario}: events delivered through a dead backend?"
-        );
+        assert!(not_delivered(&sb) > 0, "{scenario}: events delivered through a dead backend?");
         backend.set_fault(json!({ "mode": "healthy" }));
         // The uploader recovers on its own once its request times out.
         assert!(
@@ -882,10 +731,7 @@ fn black_hole_slow_and_closed_port_backends_never_hold_a_hook() {
         let tally = assert_exactly_once(scenario, &sb, &backend, &markers, &[]);
         assert_eq!(tally.delivered, markers.len());
         // Each sandbox has its own sessions; clear the backend for the next scenario.
-        reqwest::blocking::Client::new()
-            .post(format!("{}/_test/reset", backend.url))
-            .send()
-            .unwrap();
+        reqwest::blocking::Client::new().post(format!("{}/_test/reset", backend.url)).send().unwrap();
     }
 
     // Down: nothing listens on the port at all.
@@ -894,10 +740,7 @@ fn black_hole_slow_and_closed_port_backends_never_hold_a_hook() {
     let sb = fault_sandbox(&format!("http://127.0.0.1:{port}"), None);
     let markers = hooks_stay_silent_while_the_uploader_waits("closed port", &sb, "down");
     assert!(not_delivered(&sb) == markers.len() as i64);
-    let backend = Backend::start_with(BackendOptions {
-        port,
-        ..Default::default()
-    });
+    let backend = Backend::start_with(BackendOptions { port, ..Default::default() });
     drain_to_end(&sb);
     let tally = assert_exactly_once("closed port, then up", &sb, &backend, &markers, &[]);
     assert_eq!(tally.delivered, markers.len());

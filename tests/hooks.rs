@@ -171,7 +171,10 @@ fn hostile_environment_never_breaks_the_hook() {
     let blocker = sb2.dir.path().join("file-not-dir");
     std::fs::write(&blocker, "x").unwrap();
     sb2.set_env("CLAUDE_SYNC_DATA_DIR", blocker.join("data").to_str().unwrap());
-    assert_hook_ok(&sb2.hook("prompt-submit", &sample_payload("UserPromptSubmit.json", "nodir")), "unwritable data dir");
+    assert_hook_ok(
+        &sb2.hook("prompt-submit", &sample_payload("UserPromptSubmit.json", "nodir")),
+        "unwritable data dir",
+    );
 
     // A store that is garbage: moved aside (kept), a new one started, the event recorded.
     let sb3 = Sandbox::new();

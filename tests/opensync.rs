@@ -13,7 +13,7 @@ mod common;
 use std::time::Duration;
 
 use common::opensync::{FakeOpenSync, FakeOptions};
-use common::sandbox::{Sandbox, assert_hook_ok, run_with_stdin, wait_for, BIN};
+use common::sandbox::{BIN, Sandbox, assert_hook_ok, run_with_stdin, wait_for};
 use serde_json::{Value, json};
 
 const KEY: &str = "osk_0123456789abcdefghijklmnopqrstuv";
@@ -115,25 +115,55 @@ fn sync_now(sb: &Sandbox) -> String {
 
 /// A whole session: hooks, then the transcript's items and summary.
 fn run_session(sb: &Sandbox, session: &str) {
-    hook(sb, "session-start", session, json!({ "hook_event_name": "SessionStart", "source": "startup", "model": "claude-opus-5-5" }));
+    hook(
+        sb,
+        "session-start",
+        session,
+        json!({ "hook_event_name": "SessionStart", "source": "startup", "model": "claude-opus-5-5" }),
+    );
     let prompt = format!("Fix the login bug, my token is {SECRET}");
     hook(sb, "prompt-submit", session, json!({ "hook_event_name": "UserPromptSubmit", "prompt": prompt }));
-    hook(sb, "post-tool-use", session, json!({
-        "hook_event_name": "PostToolUse", "tool_name": "Bash", "tool_use_id": "toolu_01",
-        "tool_input": { "command": "ls" }, "tool_response": { "stdout": "a\nb", "stderr": "" },
-    }));
+    hook(
+        sb,
+        "post-tool-use",
+        session,
+        json!({
+            "hook_event_name": "PostToolUse", "tool_name": "Bash", "tool_use_id": "toolu_01",
+            "tool_input": { "command": "ls" }, "tool_response": { "stdout": "a\nb", "stderr": "" },
+        }),
+    );
     hook(sb, "stop", session, json!({ "hook_event_name": "Stop" }));
     let t0 = now_ms();
     // The transcript wiring redacts items as the hook path does.
     let redacted = redacted(sb, &prompt);
     item(sb, session, t0 + 100, json!({ "role": "user", "kind": "prompt", "text": redacted, "uuid": "u1" }));
-    item(sb, session, t0 + 200, json!({ "role": "assistant", "kind": "text", "text": "Let me look.", "uuid": "a1", "model": "claude-opus-5-5" }));
-    item(sb, session, t0 + 300, json!({
-        "role": "assistant", "kind": "tool_use", "toolName": "Bash", "toolInput": { "command": "ls" },
-        "toolUseId": "toolu_01", "uuid": "a2", "model": "claude-opus-5-5",
-    }));
-    item(sb, session, t0 + 400, json!({ "role": "user", "kind": "tool_result", "toolUseId": "toolu_01", "outcome": "ok", "resultChars": 3, "uuid": "u2" }));
-    item(sb, session, t0 + 500, json!({ "role": "assistant", "kind": "text", "text": "Fixed.", "uuid": "a3", "model": "claude-opus-5-5" }));
+    item(
+        sb,
+        session,
+        t0 + 200,
+        json!({ "role": "assistant", "kind": "text", "text": "Let me look.", "uuid": "a1", "model": "claude-opus-5-5" }),
+    );
+    item(
+        sb,
+        session,
+        t0 + 300,
+        json!({
+            "role": "assistant", "kind": "tool_use", "toolName": "Bash", "toolInput": { "command": "ls" },
+            "toolUseId": "toolu_01", "uuid": "a2", "model": "claude-opus-5-5",
+        }),
+    );
+    item(
+        sb,
+        session,
+        t0 + 400,
+        json!({ "role": "user", "kind": "tool_result", "toolUseId": "toolu_01", "outcome": "ok", "resultChars": 3, "uuid": "u2" }),
+    );
+    item(
+        sb,
+        session,
+        t0 + 500,
+        json!({ "role": "assistant", "kind": "text", "text": "Fixed.", "uuid": "a3", "model": "claude-opus-5-5" }),
+    );
     queue(sb, session, &format!("{session}:end"), "session_end", t0 + 600, summary(120, 3400, 1.25, 80_000));
 }
 
@@ -172,7 +202,10 @@ fn a_session_reaches_the_dashboard_complete_ordered_and_without_secrets() {
     assert_eq!(roles, ["user", "assistant", "assistant", "tool", "assistant"]);
     assert_eq!(messages[1]["model"], "claude-opus-5-5");
     assert_eq!(messages[0]["parts"], json!([{ "type": "text", "content": prompt }]));
-    assert_eq!(messages[2]["parts"], json!([{ "type": "tool-call", "content": { "name": "Bash", "args": { "command": "ls" } } }]));
+    assert_eq!(
+        messages[2]["parts"],
+        json!([{ "type": "tool-call", "content": { "name": "Bash", "args": { "command": "ls" } } }])
+    );
     assert_eq!(messages[3]["parts"][0]["type"], "tool-result");
     assert_eq!(messages[4]["parts"], json!([{ "type": "text", "content": "Fixed." }]));
     assert_eq!(session["messageCount"], 5);
@@ -190,7 +223,12 @@ fn a_session_reaches_the_dashboard_complete_ordered_and_without_secrets() {
 #[test]
 fn re_sends_and_backfill_are_idempotent_with_full_parts() {
     // Message window 0: every re-send takes OpenSync's update path (fields and ALL parts replaced).
-    let fake = FakeOpenSync::start(FakeOptions { keys: &[KEY], session_window_ms: WINDOW_MS, message_window_ms: 0, ..Default::default() });
+    let fake = FakeOpenSync::start(FakeOptions {
+        keys: &[KEY],
+        session_window_ms: WINDOW_MS,
+        message_window_ms: 0,
+        ..Default::default()
+    });
     let sb = sandbox_for(&fake.url, KEY);
     run_session(&sb, "os-2");
     sync_now(&sb);
@@ -203,7 +241,10 @@ fn re_sends_and_backfill_are_idempotent_with_full_parts() {
     let out = sync_now(&sb);
     assert!(out.contains("Nothing left to send"), "{out}");
     let after_messages = fake.messages("os-2");
-    assert!(after_messages.iter().all(|m| m["updates"].as_u64().unwrap() >= 1), "the re-send went through the update path");
+    assert!(
+        after_messages.iter().all(|m| m["updates"].as_u64().unwrap() >= 1),
+        "the re-send went through the update path"
+    );
     let strip = |ms: &[Value]| -> Vec<Value> {
         ms.iter().map(|m| json!([m["externalId"], m["role"], m["textContent"], m["parts"], m["createdAt"]])).collect()
     };
@@ -223,8 +264,12 @@ fn a_bad_key_parks_events_with_a_clear_reason_until_the_key_is_fixed() {
     hook(&sb, "session-start", "os-3", json!({ "hook_event_name": "SessionStart", "source": "startup" }));
     assert!(wait_for(Duration::from_secs(20), || sb.count("SELECT COUNT(*) FROM outbox WHERE state = 'parked'") > 0));
     assert!(fake.session("os-3").is_none());
-    let reason: String = sb.db().query_row("SELECT last_error FROM outbox WHERE session_id = 'os-3'", [], |r| r.get(0)).unwrap();
-    assert!(reason.contains("401") && reason.contains("Invalid API key") && reason.contains("refused the API key"), "{reason}");
+    let reason: String =
+        sb.db().query_row("SELECT last_error FROM outbox WHERE session_id = 'os-3'", [], |r| r.get(0)).unwrap();
+    assert!(
+        reason.contains("401") && reason.contains("Invalid API key") && reason.contains("refused the API key"),
+        "{reason}"
+    );
 
     let status = String::from_utf8(sb.run(&["status"]).stdout).unwrap();
     assert!(status.contains("REJECTS the API key"), "{status}");
@@ -262,7 +307,10 @@ fn server_errors_are_retried_and_a_bad_request_parks_only_its_event() {
     item(&sb, "os-5", t + 1, json!({ "role": "user", "kind": "prompt", "text": "second session", "uuid": "u9" }));
     let out = sync_now(&sb);
     assert!(out.contains("1 event(s) parked"), "{out}");
-    assert_eq!(sb.outbox("os-5"), [("session_start".to_string(), "parked".to_string()), ("message".to_string(), "delivered".to_string())]);
+    assert_eq!(
+        sb.outbox("os-5"),
+        [("session_start".to_string(), "parked".to_string()), ("message".to_string(), "delivered".to_string())]
+    );
     assert_eq!(fake.session("os-5").unwrap()["title"], "second session");
 
     // A 500 that is a validation error is that event's fault: parked, the queue goes on.
@@ -314,7 +362,8 @@ fn status_and_login_check_the_key_with_an_authenticated_call() {
 
     let out = login(format!("  {KEY} \n").as_bytes(), &["--protocol", "opensync"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let saved: Value = serde_json::from_str(&std::fs::read_to_string(sb.home.join(".claude-code-sync.json")).unwrap()).unwrap();
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(sb.home.join(".claude-code-sync.json")).unwrap()).unwrap();
     assert_eq!(saved, json!({ "convex_url": fake.url, "api_key": KEY, "protocol": "opensync" }));
 
     let status = String::from_utf8(sb.run(&["status"]).stdout).unwrap();
@@ -341,7 +390,8 @@ fn status_and_login_check_the_key_with_an_authenticated_call() {
 /// transport must work around (backend-protocols.md part 2), checked on the fake directly.
 #[test]
 fn the_fake_is_as_strict_as_opensync() {
-    let fake = FakeOpenSync::start(FakeOptions { keys: &[KEY, "osk_second_user_key_0000000000000000"], ..Default::default() });
+    let fake =
+        FakeOpenSync::start(FakeOptions { keys: &[KEY, "osk_second_user_key_0000000000000000"], ..Default::default() });
     let http = reqwest::blocking::Client::new();
     let post = |path: &str, key: Option<&str>, body: Value| {
         let mut r = http.post(format!("{}{path}", fake.url)).json(&body);
@@ -358,7 +408,10 @@ fn the_fake_is_as_strict_as_opensync() {
     };
     // Auth: no header, an unknown key, an untrimmed key; /health checks nothing.
     assert_eq!(post("/sync/session", None, json!({ "externalId": "q-1" })).0, 401);
-    assert_eq!(post("/sync/session", Some("osk_unknown"), json!({ "externalId": "q-1" })).1["error"], "Invalid API key");
+    assert_eq!(
+        post("/sync/session", Some("osk_unknown"), json!({ "externalId": "q-1" })).1["error"],
+        "Invalid API key"
+    );
     assert_eq!(post("/sync/session", Some(&format!("{KEY} ")), json!({ "externalId": "q-1" })).0, 401);
     assert_eq!(http.get(format!("{}/health", fake.url)).send().unwrap().status().as_u16(), 200);
     // Session: id required (400); null and wrong types are 500.
@@ -372,7 +425,10 @@ fn the_fake_is_as_strict_as_opensync() {
     assert_eq!(post("/sync/message", Some(KEY), msg("q-1:m0", json!({ "textContent": null }))).0, 500);
     assert_eq!(post("/sync/message", Some(KEY), msg("q-1:m1", json!({ "promptTokens": 5, "parts": [] }))).0, 200);
     let auto = fake.session("q-1").unwrap();
-    assert_eq!((auto["source"].as_str(), auto["autoCreated"].as_bool(), auto["promptTokens"].as_i64()), (Some("opencode"), Some(true), Some(5)));
+    assert_eq!(
+        (auto["source"].as_str(), auto["autoCreated"].as_bool(), auto["promptTokens"].as_i64()),
+        (Some("opencode"), Some(true), Some(5))
+    );
     // The message key is global: another user's write with the same key lands on this message.
     let other = "osk_second_user_key_0000000000000000";
     post("/sync/message", Some(other), msg("q-1:m1", json!({ "textContent": "hijacked" })));

@@ -31,8 +31,7 @@ fn stdin_is_redacted_to_stdout() {
 
 #[test]
 fn input_without_secrets_comes_back_byte_for_byte() {
-    let mut input =
-        b"commit 3f2a9c1e8b7d6a5f4e3d2c1b0a9f8e7d6c5b4a39\r\n\xff\xfe not utf-8 \xc3\n".to_vec();
+    let mut input = b"commit 3f2a9c1e8b7d6a5f4e3d2c1b0a9f8e7d6c5b4a39\r\n\xff\xfe not utf-8 \xc3\n".to_vec();
     input.extend_from_slice("uuid 4393a4ec-3239-4206-97e6-49e5a86ce22c é\n".as_bytes());
     let (out, ok) = run(&["redact"], &input);
     assert!(ok);

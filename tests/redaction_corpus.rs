@@ -26,8 +26,7 @@ fn survivor<'a>(secret: &'a str, out: &str) -> Option<&'a str> {
     (0..=chars.len() - w).find_map(|i| {
         let start = chars[i].0;
         let end = chars.get(i + w).map_or(secret.len(), |c| c.0);
-        out.contains(&secret[start..end])
-            .then(|| &secret[start..end])
+        out.contains(&secret[start..end]).then(|| &secret[start..end])
     })
 }
 
@@ -37,16 +36,8 @@ fn corpus_recall_and_false_positive_rate() {
     assert!(problems.is_empty());
     let positives = load("positives.jsonl");
     let negatives = load("negatives.jsonl");
-    assert!(
-        positives.len() >= 300,
-        "corpus has {} positives",
-        positives.len()
-    );
-    assert!(
-        negatives.len() >= 200,
-        "corpus has {} negatives",
-        negatives.len()
-    );
+    assert!(positives.len() >= 300, "corpus has {} positives", positives.len());
+    assert!(negatives.len() >= 200, "corpus has {} negatives", negatives.len());
 
     let mut missed = Vec::new();
     let mut per_kind: BTreeMap<String, (usize, usize)> = BTreeMap::new();
@@ -56,12 +47,8 @@ fn corpus_recall_and_false_positive_rate() {
         let kind = p["kind"].as_str().unwrap().to_string();
         let e = per_kind.entry(kind).or_default();
         e.0 += 1;
-        let leaked: Vec<&str> = p["secrets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|s| survivor(s.as_str().unwrap(), &out))
-            .collect();
+        let leaked: Vec<&str> =
+            p["secrets"].as_array().unwrap().iter().filter_map(|s| survivor(s.as_str().unwrap(), &out)).collect();
         if leaked.is_empty() {
             e.1 += 1;
         } else {
@@ -76,10 +63,7 @@ fn corpus_recall_and_false_positive_rate() {
         let text = n["text"].as_str().unwrap();
         let out = r.redact(text);
         if out != text {
-            false_pos.push(format!(
-                "{} [{}]\n  in:  {}\n  out: {}",
-                n["id"], n["what"], text, out
-            ));
+            false_pos.push(format!("{} [{}]\n  in:  {}\n  out: {}", n["id"], n["what"], text, out));
         }
     }
     let recall = 1.0 - missed.len() as f64 / positives.len() as f64;
@@ -97,10 +81,7 @@ fn corpus_recall_and_false_positive_rate() {
         println!("{m}");
     }
     assert!(recall >= 0.99, "recall {recall:.4} below 99 %");
-    assert!(
-        fp_rate <= 0.01,
-        "false-positive rate {fp_rate:.4} above 1 %"
-    );
+    assert!(fp_rate <= 0.01, "false-positive rate {fp_rate:.4} above 1 %");
 
     // Every kind the engine reports is exercised by the corpus.
     for (kind, _) in kinds() {
@@ -115,10 +96,7 @@ fn corpus_recall_and_false_positive_rate() {
 fn readme_privacy_table_lists_every_kind() {
     let doc = std::fs::read_to_string(format!("{}/README.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
     for (kind, _) in kinds() {
-        assert!(
-            doc.contains(&format!("| `{kind}` |")),
-            "README.md's kinds table has no row for {kind}"
-        );
+        assert!(doc.contains(&format!("| `{kind}` |")), "README.md's kinds table has no row for {kind}");
     }
     assert!(doc.contains("| `password` |"));
 }

@@ -41,7 +41,8 @@ fn install_sample(sb: &Sandbox) -> PathBuf {
 
 /// A real hook payload pointed at the sandbox's transcript.
 fn payload(name: &str, transcript: &Path) -> Vec<u8> {
-    let mut v: Value = serde_json::from_slice(&std::fs::read(samples().join("hook-payloads").join(name)).unwrap()).unwrap();
+    let mut v: Value =
+        serde_json::from_slice(&std::fs::read(samples().join("hook-payloads").join(name)).unwrap()).unwrap();
     v["transcript_path"] = transcript.to_string_lossy().into_owned().into();
     serde_json::to_vec(&v).unwrap()
 }
@@ -77,7 +78,10 @@ fn stop_and_session_end_read_the_transcript_once() {
     assert_eq!(end["messageCount"], 4);
     assert_eq!(end["toolCallCount"], 2);
     assert_eq!(end["promptCount"], 1);
-    assert_eq!(end["tokenUsage"], serde_json::json!({"input": 4088, "output": 288, "cacheCreation": 888, "cacheRead": 12088}));
+    assert_eq!(
+        end["tokenUsage"],
+        serde_json::json!({"input": 4088, "output": 288, "cacheCreation": 888, "cacheRead": 12088})
+    );
     assert_eq!(end["cost"], 0.028969599999999998, "Claude Code's own cost-state");
     assert_eq!(end["model"], "claude-opus-5-5");
     assert!(sb.log().is_empty(), "{}", sb.log());
@@ -86,7 +90,19 @@ fn stop_and_session_end_read_the_transcript_once() {
     assert!(out.status.success());
     let sessions: Value = serde_json::from_slice(&out.stdout).unwrap();
     let s = &sessions.as_array().unwrap()[0];
-    for key in ["sessionId", "projectName", "workingDirectory", "startedAt", "endedAt", "models", "prompts", "messageCount", "toolCallCount", "tokenUsage", "cost"] {
+    for key in [
+        "sessionId",
+        "projectName",
+        "workingDirectory",
+        "startedAt",
+        "endedAt",
+        "models",
+        "prompts",
+        "messageCount",
+        "toolCallCount",
+        "tokenUsage",
+        "cost",
+    ] {
         assert!(s.get(key).is_some(), "missing {key}: {s}");
     }
     assert_eq!(s["sessionId"], SESSION);
@@ -129,7 +145,10 @@ fn a_machine_without_claude_code_history_imports_the_bundled_examples() {
     let out = sb.run(&["sync-now", "--all"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("importing two example sessions"), "{stdout}");
-    assert!(stdout.contains("new event(s) recorded locally, never sent"), "the examples are not said to be queued: {stdout}");
+    assert!(
+        stdout.contains("new event(s) recorded locally, never sent"),
+        "the examples are not said to be queued: {stdout}"
+    );
     let table = String::from_utf8_lossy(&sb.run(&["sessions"]).stdout).into_owned();
     assert_eq!(table.matches("claude-code-sync-example").count(), 2, "{table}");
     // Shown locally, never queued for a backend: configuring one later sends none of it.

@@ -11,7 +11,14 @@ use crate::config::{self, ApiKey, Protocol, Setting, Source};
 use crate::store::Store;
 use crate::{paths, transport, uploader};
 
-pub fn run(ctx: &Context, url: Option<String>, key_stdin: bool, no_key: bool, force: bool, protocol: Option<Protocol>) -> Result<()> {
+pub fn run(
+    ctx: &Context,
+    url: Option<String>,
+    key_stdin: bool,
+    no_key: bool,
+    force: bool,
+    protocol: Option<Protocol>,
+) -> Result<()> {
     let url = match url {
         Some(u) => u,
         None if std::io::stdin().is_terminal() => prompt("Convex deployment URL (https://<name>.convex.cloud): ")?,
@@ -75,7 +82,10 @@ pub fn run(ctx: &Context, url: Option<String>, key_stdin: bool, no_key: bool, fo
     let retried = uploader::retry_rejected(&mut store, None)?;
     if store.has_pending()? {
         uploader::spawn_detached()?;
-        println!("Delivery of queued events started in the background{}.", if retried > 0 { format!(" ({retried} earlier rejection(s) retried)") } else { String::new() });
+        println!(
+            "Delivery of queued events started in the background{}.",
+            if retried > 0 { format!(" ({retried} earlier rejection(s) retried)") } else { String::new() }
+        );
     }
     Ok(())
 }

@@ -47,7 +47,9 @@ pub fn run(command: Command) -> ExitCode {
         Command::SyncNow { session, all, project, paths } => {
             sync_now::run(&ctx, session, all, project.as_deref(), &paths)
         }
-        Command::Sessions { project, since, limit, json } => sessions::run(&ctx, project, since.as_deref(), limit, json),
+        Command::Sessions { project, since, limit, json } => {
+            sessions::run(&ctx, project, since.as_deref(), limit, json)
+        }
         Command::Login { url, key_stdin, no_key, force, protocol } => {
             login::run(&ctx, url, key_stdin, no_key, force, protocol.map(Into::into))
         }

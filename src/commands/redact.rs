@@ -21,10 +21,7 @@ use crate::redact::{Finding, Redactor};
 pub fn run(file: Option<&Path>, explain: bool, redactor: &Redactor) -> anyhow::Result<()> {
     match write_out(file, explain, redactor) {
         // `claude-code-sync redact big.log | head` is not an error.
-        Err(e)
-            if e.downcast_ref::<std::io::Error>()
-                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
-        {
+        Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) => {
             Ok(())
         }
         other => other,
@@ -50,10 +47,7 @@ fn write_out(file: Option<&Path>, explain: bool, redactor: &Redactor) -> anyhow:
             }
         }
         None => {
-            std::io::stdin()
-                .lock()
-                .read_to_end(&mut read)
-                .context("cannot read stdin")?;
+            std::io::stdin().lock().read_to_end(&mut read).context("cannot read stdin")?;
             &read
         }
     };
@@ -117,11 +111,7 @@ impl Drop for Mapped {
 }
 
 /// Redacts each valid UTF-8 run of `input`; bytes that are not UTF-8 are copied as they are.
-pub fn redact_bytes(
-    input: &[u8],
-    redactor: &Redactor,
-    out: &mut impl Write,
-) -> std::io::Result<()> {
+pub fn redact_bytes(input: &[u8], redactor: &Redactor, out: &mut impl Write) -> std::io::Result<()> {
     if let Ok(text) = std::str::from_utf8(input) {
         // The common case, and std's validation is faster than walking chunks.
         return out.write_all(redactor.redact(text).as_bytes());
@@ -151,20 +141,9 @@ pub fn explain_findings(input: &[u8], redactor: &Redactor) -> Vec<Located> {
             let abs = offset + start;
             let before = &input[..abs];
             let line = before.iter().filter(|c| **c == b'\n').count() + 1;
-            let line_start = before
-                .iter()
-                .rposition(|c| *c == b'\n')
-                .map_or(0, |p| p + 1);
-            let column = String::from_utf8_lossy(&input[line_start..abs])
-                .chars()
-                .count()
-                + 1;
-            out.push(Located {
-                kind,
-                line,
-                column,
-                len,
-            });
+            let line_start = before.iter().rposition(|c| *c == b'\n').map_or(0, |p| p + 1);
+            let column = String::from_utf8_lossy(&input[line_start..abs]).chars().count() + 1;
+            out.push(Located { kind, line, column, len });
         }
         offset += text.len() + chunk.invalid().len();
     }
@@ -190,14 +169,6 @@ mod tests {
         let (r, _) = Redactor::new(&[], &[]);
         let text = "first line\n  é GH=ghp_R8d2kLmQ9vXw3ZpT7yBn4cFh6JsA1eGu5oKi\n";
         let found = explain_findings(text.as_bytes(), &r);
-        assert_eq!(
-            found,
-            vec![Located {
-                kind: "github-pat".into(),
-                line: 2,
-                column: 8,
-                len: 40
-            }]
-        );
+        assert_eq!(found, vec![Located { kind: "github-pat".into(), line: 2, column: 8, len: 40 }]);
     }
 }

@@ -10,7 +10,13 @@ use super::Context;
 use crate::store::{SessionFilter, SessionRow, Store};
 use crate::time;
 
-pub fn run(ctx: &Context, project: Option<String>, since: Option<&str>, limit: Option<usize>, json: bool) -> Result<()> {
+pub fn run(
+    ctx: &Context,
+    project: Option<String>,
+    since: Option<&str>,
+    limit: Option<usize>,
+    json: bool,
+) -> Result<()> {
     let since = match since {
         Some(text) => match time::parse_iso8601(text) {
             Some(ms) => Some(ms),

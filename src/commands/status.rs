@@ -102,8 +102,16 @@ fn store_section(out: &mut String, ctx: &Context, store: &Store) {
     if let Some(at) = meta_time(store, uploader::META_LAST_SUCCESS) {
         let _ = writeln!(out, "  last success       {} ({})", time::iso8601(at), ago(now - at));
     }
-    if let (Ok(Some(err)), Some(at)) = (store.meta_get(uploader::META_LAST_ERROR), meta_time(store, uploader::META_LAST_ERROR_AT)) {
-        let _ = writeln!(out, "  last error         {} ({}): {}", time::iso8601(at), ago(now - at), ctx.redactor.redact(&err));
+    if let (Ok(Some(err)), Some(at)) =
+        (store.meta_get(uploader::META_LAST_ERROR), meta_time(store, uploader::META_LAST_ERROR_AT))
+    {
+        let _ = writeln!(
+            out,
+            "  last error         {} ({}): {}",
+            time::iso8601(at),
+            ago(now - at),
+            ctx.redactor.redact(&err)
+        );
     }
     if let Ok(Some(reason)) = uploader::blocked_reason(store) {
         let _ = writeln!(
@@ -123,17 +131,18 @@ fn store_section(out: &mut String, ctx: &Context, store: &Store) {
     }
     let _ = writeln!(out, "  store              {} ({})", store.path().display(), human_bytes(store.size_on_disk()));
     if let Ok(t) = store.hook_times(now - 86_400_000)
-        && t.count > 0 {
-            let ms = |micros: i64| micros as f64 / 1000.0;
-            let _ = writeln!(
-                out,
-                "  hook time (24 h)   p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms over {} hooks",
-                ms(t.p50_micros),
-                ms(t.p95_micros),
-                ms(t.max_micros),
-                t.count
-            );
-        }
+        && t.count > 0
+    {
+        let ms = |micros: i64| micros as f64 / 1000.0;
+        let _ = writeln!(
+            out,
+            "  hook time (24 h)   p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms over {} hooks",
+            ms(t.p50_micros),
+            ms(t.p95_micros),
+            ms(t.max_micros),
+            t.count
+        );
+    }
     let _ = writeln!(out, "  sessions           {sessions} recorded locally");
     let recent = store.sessions(&SessionFilter { limit: Some(5), ..SessionFilter::default() }).unwrap_or_default();
     for s in recent {

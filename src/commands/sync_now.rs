@@ -101,10 +101,9 @@ fn import_transcripts(ctx: &Context, store: &mut Store, project: Option<&str>, p
     }
     let privacy = Privacy::new(&ctx.config, &ctx.redactor);
     let report = ingest::backfill(store, &privacy, &prices, &roots, project, time::now_ms());
-    if local_only_examples
-        && let Err(e) = store.keep_local_only(ingest::EXAMPLE_PROJECT) {
-            println!("Could not keep the example sessions local: {e:#}");
-        }
+    if local_only_examples && let Err(e) = store.keep_local_only(ingest::EXAMPLE_PROJECT) {
+        println!("Could not keep the example sessions local: {e:#}");
+    }
     // The examples' events were recorded, then taken out of the queue just above.
     let fate = if local_only_examples { "recorded locally, never sent" } else { "queued" };
     println!(

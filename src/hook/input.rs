@@ -51,7 +51,10 @@ pub struct HookInput {
 impl HookInput {
     pub fn parse(raw: &RawInput) -> HookInput {
         if raw.truncated() {
-            return HookInput::sniffed(raw, format!("input of {} bytes exceeds the {} byte cap", raw.total, raw.bytes.len()));
+            return HookInput::sniffed(
+                raw,
+                format!("input of {} bytes exceeds the {} byte cap", raw.total, raw.bytes.len()),
+            );
         }
         let text = String::from_utf8_lossy(&raw.bytes);
         if text.trim().is_empty() {

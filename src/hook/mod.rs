@@ -221,7 +221,9 @@ pub fn build_event(kind: HookKind, input: &HookInput, privacy: &Privacy, env_ses
     if let Some(p) = &input.problem {
         put("inputProblem", privacy.text(p).into());
     }
-    for (from, to) in [("hook_event_name", "hookEvent"), ("prompt_id", "promptId"), ("permission_mode", "permissionMode")] {
+    for (from, to) in
+        [("hook_event_name", "hookEvent"), ("prompt_id", "promptId"), ("permission_mode", "permissionMode")]
+    {
         if let Some(v) = input.str(from) {
             put(to, privacy.text(v).into());
         }

@@ -49,36 +49,22 @@ pub(super) fn check(
         }
         Check::Entropy(min) => (!is_placeholder(secret) && entropy(secret) >= min).then_some(kind),
         Check::KeyBody => {
-            let b64 = secret
-                .iter()
-                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/'))
-                .count();
+            let b64 = secret.iter().filter(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/')).count();
             (b64 >= 32 && !is_placeholder(secret)).then_some(kind)
         }
         Check::Crc32 { prefix_len } => {
             if crc32_base62_ok(secret, prefix_len) {
                 return Some(kind);
             }
-            (!is_placeholder(secret) && entropy(&secret[prefix_len.min(secret.len())..]) >= 3.0)
-                .then_some(kind)
+            (!is_placeholder(secret) && entropy(&secret[prefix_len.min(secret.len())..]) >= 3.0).then_some(kind)
         }
         Check::Assignment => {
             let class = classify_name(name?)?;
-            let ctx = Context {
-                quoted,
-                name: name?,
-                before,
-                after,
-            };
+            let ctx = Context { quoted, name: name?, before, after };
             value_is_secret(secret, class, &ctx).then_some(class)
         }
         Check::FlagValue => {
-            let ctx = Context {
-                quoted: true,
-                name: b"",
-                before,
-                after,
-            };
+            let ctx = Context { quoted: true, name: b"", before, after };
             value_is_secret(secret, PASSWORD, &ctx).then_some(kind)
         }
     }
@@ -141,10 +127,7 @@ pub(super) fn is_placeholder(s: &[u8]) -> bool {
         return true;
     }
     // A variable reference: $VAR, $(cmd), %VAR%, process.env.X is handled as code elsewhere.
-    if s[0] == b'$'
-        && s.get(1)
-            .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, b'_' | b'{' | b'('))
-    {
+    if s[0] == b'$' && s.get(1).is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, b'_' | b'{' | b'(')) {
         return true;
     }
     if s[0] == b'%' && s.len() > 2 && s[s.len() - 1] == b'%' {
@@ -192,15 +175,7 @@ fn name_parts(name: &[u8]) -> Vec<String> {
     parts
 }
 
-const PASSWORD_WORDS: &[&str] = &[
-    "password",
-    "passwd",
-    "pwd",
-    "pass",
-    "passphrase",
-    "passcode",
-    "pw",
-];
+const PASSWORD_WORDS: &[&str] = &["password", "passwd", "pwd", "pass", "passphrase", "passcode", "pw"];
 /// Words before `key` that make it a secret key (`api_key`, `private_key`, not `primary_key`).
 const KEY_QUALIFIERS: &[&str] = &[
     "api",
@@ -280,8 +255,7 @@ fn classify_name(name: &[u8]) -> Option<&'static str> {
     // The secret word is the last part, or followed only by neutral parts.
     let mut end = parts.len();
     while end > 0
-        && (NEUTRAL_SUFFIXES.contains(&parts[end - 1].as_str())
-            || parts[end - 1].bytes().all(|c| c.is_ascii_digit()))
+        && (NEUTRAL_SUFFIXES.contains(&parts[end - 1].as_str()) || parts[end - 1].bytes().all(|c| c.is_ascii_digit()))
     {
         end -= 1;
     }
@@ -289,14 +263,8 @@ fn classify_name(name: &[u8]) -> Option<&'static str> {
         return None;
     }
     let last = parts[end - 1].as_str();
-    let prev = if end >= 2 {
-        parts[end - 2].as_str()
-    } else {
-        ""
-    };
-    if PASSWORD_WORDS.contains(&last)
-        || (last.len() > 8 && (last.ends_with("password") || last.ends_with("passwd")))
-    {
+    let prev = if end >= 2 { parts[end - 2].as_str() } else { "" };
+    if PASSWORD_WORDS.contains(&last) || (last.len() > 8 && (last.ends_with("password") || last.ends_with("passwd"))) {
         // `pw` only as a whole name or with a qualifier, never inside other words.
         if last == "pw" && parts.len() > 3 {
             return None;
@@ -308,20 +276,9 @@ fn classify_name(name: &[u8]) -> Option<&'static str> {
         // / `_auth` are).
         return None;
     }
-    let secretish = matches!(
-        last,
-        "secret" | "token" | "apikey" | "credential" | "credentials" | "auth"
-    ) || (last.len() > 6
-        && [
-            "secret",
-            "token",
-            "apikey",
-            "accesskey",
-            "privatekey",
-            "secretkey",
-        ]
-        .iter()
-        .any(|w| last.ends_with(w)))
+    let secretish = matches!(last, "secret" | "token" | "apikey" | "credential" | "credentials" | "auth")
+        || (last.len() > 6
+            && ["secret", "token", "apikey", "accesskey", "privatekey", "secretkey"].iter().any(|w| last.ends_with(w)))
         || (last == "key" && KEY_QUALIFIERS.contains(&prev));
     if !secretish {
         return None;
@@ -402,12 +359,7 @@ struct Context<'a> {
 }
 
 fn value_is_secret(v: &[u8], class: &str, ctx: &Context) -> bool {
-    let Context {
-        quoted,
-        name,
-        before,
-        after,
-    } = *ctx;
+    let Context { quoted, name, before, after } = *ctx;
     if is_placeholder(v) {
         return false;
     }
@@ -476,12 +428,8 @@ fn value_is_secret(v: &[u8], class: &str, ctx: &Context) -> bool {
             return false;
         }
         // Prose: "reset your password: click the link", "password: The password for …".
-        let word = s.bytes().all(|c| c.is_ascii_alphabetic())
-            && s.bytes().skip(1).all(|c| c.is_ascii_lowercase());
-        if word
-            && after.first() == Some(&b' ')
-            && after.get(1).is_some_and(|c| c.is_ascii_lowercase())
-        {
+        let word = s.bytes().all(|c| c.is_ascii_alphabetic()) && s.bytes().skip(1).all(|c| c.is_ascii_lowercase());
+        if word && after.first() == Some(&b' ') && after.get(1).is_some_and(|c| c.is_ascii_lowercase()) {
             return false;
         }
         if code_context(name, before, after) {
@@ -501,21 +449,15 @@ fn code_context(name: &[u8], before: &[u8], after: &[u8]) -> bool {
     let sep = before.iter().rev().find(|c| !matches!(c, b' ' | b'\t'));
     let next = after.iter().find(|c| !matches!(c, b' ' | b'\t'));
     // `self.token = x`, but not `spring.datasource.password=x` in a .properties file.
-    let attribute = [&b"self."[..], b"this.", b"cls."]
-        .iter()
-        .any(|p| name.starts_with(p));
+    let attribute = [&b"self."[..], b"this.", b"cls."].iter().any(|p| name.starts_with(p));
     let assigned = sep == Some(&b'=');
     (assigned && attribute)
-        || matches!(
-            next,
-            Some(b'(' | b'[' | b'+' | b'*' | b'/' | b'|' | b'=' | b'.')
-        )
+        || matches!(next, Some(b'(' | b'[' | b'+' | b'*' | b'/' | b'|' | b'=' | b'.'))
         || (assigned && matches!(next, Some(b',' | b')')))
 }
 
 fn ident_like(s: &str) -> bool {
-    s.bytes()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b':' | b'.'))
+    s.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b':' | b'.'))
 }
 
 /// Mixed classes and digits: a generated secret rather than a word.
@@ -552,11 +494,7 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= b as u32;
         for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
         }
     }
     !crc
@@ -607,75 +545,24 @@ mod tests {
     }
 
     fn ctx<'a>(name: &'a [u8], before: &'a [u8], after: &'a [u8]) -> Context<'a> {
-        Context {
-            quoted: false,
-            name,
-            before,
-            after,
-        }
+        Context { quoted: false, name, before, after }
     }
 
     #[test]
     fn code_values_are_not_secrets() {
-        for v in [
-            "str",
-            "self.password",
-            "db_password",
-            "process.env.TOKEN",
-            "None",
-            "/run/secrets/db",
-        ] {
-            assert!(
-                !value_is_secret(
-                    v.as_bytes(),
-                    PASSWORD,
-                    &ctx(b"password", b"password: ", b"")
-                ),
-                "{v}"
-            );
+        for v in ["str", "self.password", "db_password", "process.env.TOKEN", "None", "/run/secrets/db"] {
+            assert!(!value_is_secret(v.as_bytes(), PASSWORD, &ctx(b"password", b"password: ", b"")), "{v}");
         }
-        assert!(value_is_secret(
-            b"hunter2",
-            PASSWORD,
-            &ctx(b"password", b"password=", b"")
-        ));
-        assert!(value_is_secret(
-            b"Tr0ub4dor&3",
-            PASSWORD,
-            &ctx(b"password", b"password: ", b"\n")
-        ));
-        assert!(!value_is_secret(
-            b"4096",
-            SECRET,
-            &ctx(b"max_token", b"max_token: ", b"")
-        ));
+        assert!(value_is_secret(b"hunter2", PASSWORD, &ctx(b"password", b"password=", b"")));
+        assert!(value_is_secret(b"Tr0ub4dor&3", PASSWORD, &ctx(b"password", b"password: ", b"\n")));
+        assert!(!value_is_secret(b"4096", SECRET, &ctx(b"max_token", b"max_token: ", b"")));
         // Code around an identifier value.
-        assert!(!value_is_secret(
-            b"nextchar",
-            SECRET,
-            &ctx(b"self.token", b"self.token = ", b"\n")
-        ));
-        assert!(!value_is_secret(
-            b"_raw_input",
-            PASSWORD,
-            &ctx(b"passwd", b"passwd = ", b"(prompt)")
-        ));
-        assert!(!value_is_secret(
-            b"user",
-            PASSWORD,
-            &ctx(b"self.password", b"password = ", b", password")
-        ));
-        assert!(!value_is_secret(
-            b"The",
-            PASSWORD,
-            &ctx(b"password", b"- password: ", b" password for it")
-        ));
+        assert!(!value_is_secret(b"nextchar", SECRET, &ctx(b"self.token", b"self.token = ", b"\n")));
+        assert!(!value_is_secret(b"_raw_input", PASSWORD, &ctx(b"passwd", b"passwd = ", b"(prompt)")));
+        assert!(!value_is_secret(b"user", PASSWORD, &ctx(b"self.password", b"password = ", b", password")));
+        assert!(!value_is_secret(b"The", PASSWORD, &ctx(b"password", b"- password: ", b" password for it")));
         // The same shapes in configuration stay secrets.
-        assert!(value_is_secret(
-            b"hunter2",
-            PASSWORD,
-            &ctx(b"password", b"{password: ", b", user: x}")
-        ));
+        assert!(value_is_secret(b"hunter2", PASSWORD, &ctx(b"password", b"{password: ", b", user: x}")));
     }
 
     #[test]

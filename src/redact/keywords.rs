@@ -66,8 +66,7 @@ static DFA: LazyLock<Option<dense::DFA<&'static [u32]>>> = LazyLock::new(|| {
 /// microseconds once, then several times fewer instructions per byte than a DFA and no folded
 /// copy of the text. Both engines report the same rules at the same keyword starts, checked by
 /// `both_engines_see_the_same_keywords`.
-static BUILT: LazyLock<Option<Trigrams>> =
-    LazyLock::new(|| Trigrams::new(&PATTERNS.map(|(w, _)| w)));
+static BUILT: LazyLock<Option<Trigrams>> = LazyLock::new(|| Trigrams::new(&PATTERNS.map(|(w, _)| w)));
 static SCANNED: AtomicUsize = AtomicUsize::new(0);
 const BUILD_AFTER_BYTES: usize = 1 << 20;
 
@@ -110,8 +109,7 @@ fn all_rules() -> u128 {
 /// Whether rules that read text line by line (Kubernetes Secrets, .netrc) may match: they need
 /// the JSON-unescaped view even for plain `\n` escapes.
 pub(super) fn has_line_rules(hits: &Hits) -> bool {
-    static LINE_RULES: LazyLock<u128> =
-        LazyLock::new(|| rule_set(&["kubernetes-secret", "netrc-password"]));
+    static LINE_RULES: LazyLock<u128> = LazyLock::new(|| rule_set(&["kubernetes-secret", "netrc-password"]));
     hits.rules & *LINE_RULES != 0
 }
 
@@ -240,11 +238,7 @@ mod tests {
         let table = keyword_table();
         let patterns: Vec<String> = table.iter().map(|(w, _)| regex::escape(w)).collect();
         let dfa = dense::Builder::new()
-            .configure(
-                dense::Config::new()
-                    .match_kind(MatchKind::LeftmostFirst)
-                    .start_kind(StartKind::Unanchored),
-            )
+            .configure(dense::Config::new().match_kind(MatchKind::LeftmostFirst).start_kind(StartKind::Unanchored))
             .syntax(syntax::Config::new().case_insensitive(false).unicode(false).utf8(false))
             .thompson(thompson::Config::new().utf8(false))
             .build_many(&patterns)
@@ -310,7 +304,8 @@ mod tests {
         let words: Vec<&str> = PATTERNS.iter().map(|(w, _)| *w).collect();
         for (n, w) in words.iter().enumerate() {
             let next = words[(n * 7 + 3) % words.len()];
-            let mixed: String = w.chars().enumerate().map(|(i, c)| if i % 2 == 0 { c.to_ascii_uppercase() } else { c }).collect();
+            let mixed: String =
+                w.chars().enumerate().map(|(i, c)| if i % 2 == 0 { c.to_ascii_uppercase() } else { c }).collect();
             texts.push(format!("{w}{next} x{mixed}_{}", &next[..next.len() / 2]));
             texts.push(mixed.clone());
             texts.push(format!("{next} {mixed}"));

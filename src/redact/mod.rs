@@ -99,18 +99,13 @@ impl Redactor {
         for (i, p) in extra.iter().enumerate() {
             let kind = sanitize_kind(&p.kind);
             if kind.is_empty() {
-                problems.push(format!(
-                    "redact_patterns[{i}]: empty kind name; pattern skipped"
-                ));
+                problems.push(format!("redact_patterns[{i}]: empty kind name; pattern skipped"));
                 continue;
             }
-            match RegexBuilder::new(&p.regex)
-                .size_limit(USER_REGEX_SIZE_LIMIT)
-                .build()
-            {
-                Ok(re) if re.is_match(b"") => problems.push(format!(
-                    "redact_patterns[{i}] ({kind}): matches the empty string; pattern skipped"
-                )),
+            match RegexBuilder::new(&p.regex).size_limit(USER_REGEX_SIZE_LIMIT).build() {
+                Ok(re) if re.is_match(b"") => {
+                    problems.push(format!("redact_patterns[{i}] ({kind}): matches the empty string; pattern skipped"))
+                }
                 Ok(re) => user.push((kind, re)),
                 Err(e) => problems.push(format!(
                     "redact_patterns[{i}] ({kind}): invalid regex, pattern skipped: {}",
@@ -120,12 +115,7 @@ impl Redactor {
         }
         let allow_exact = allowlist.iter().cloned().collect();
         let allow_patterns = allowlist.to_vec();
-        let r = Redactor {
-            user,
-            allow_exact,
-            allow_patterns,
-            allow_set: OnceLock::new(),
-        };
+        let r = Redactor { user, allow_exact, allow_patterns, allow_set: OnceLock::new() };
         (r, problems)
     }
 
@@ -178,11 +168,7 @@ impl Redactor {
     pub fn findings(&self, text: &str) -> Vec<Finding> {
         self.spans(text)
             .into_iter()
-            .map(|s| Finding {
-                kind: self.kind_name(s.kind).to_string(),
-                start: s.start,
-                len: s.end - s.start,
-            })
+            .map(|s| Finding { kind: self.kind_name(s.kind).to_string(), start: s.start, len: s.end - s.start })
             .collect()
     }
 
@@ -222,11 +208,7 @@ impl Redactor {
                     continue;
                 }
                 let (os, oe) = view.to_original(s, e);
-                cands.push(Span {
-                    start: os,
-                    end: oe,
-                    kind,
-                });
+                cands.push(Span { start: os, end: oe, kind });
             }
         }
         if cands.is_empty() {
@@ -252,18 +234,10 @@ impl Redactor {
             let anchored: Vec<String> = self
                 .allow_patterns
                 .iter()
-                .filter(|p| {
-                    RegexBuilder::new(p)
-                        .size_limit(USER_REGEX_SIZE_LIMIT)
-                        .build()
-                        .is_ok()
-                })
+                .filter(|p| RegexBuilder::new(p).size_limit(USER_REGEX_SIZE_LIMIT).build().is_ok())
                 .map(|p| format!("^(?:{p})$"))
                 .collect();
-            RegexSetBuilder::new(anchored)
-                .size_limit(USER_REGEX_SIZE_LIMIT * 4)
-                .build()
-                .ok()
+            RegexSetBuilder::new(anchored).size_limit(USER_REGEX_SIZE_LIMIT * 4).build().ok()
         });
         set.as_ref().is_some_and(|s| s.is_match(secret))
     }
@@ -287,13 +261,7 @@ fn scan_user(re: &Regex, hay: &[u8], idx: usize, out: &mut Vec<(usize, usize, Ki
 
 fn sanitize_kind(k: &str) -> String {
     k.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
-                c
-            } else {
-                '-'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') { c } else { '-' })
         .collect::<String>()
         .trim_matches('-')
         .to_string()
@@ -301,12 +269,7 @@ fn sanitize_kind(k: &str) -> String {
 
 fn first_line(s: &str) -> String {
     // The regex crate's errors are multi-line drawings; the last line says what is wrong.
-    s.lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or(s)
-        .trim()
-        .to_string()
+    s.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(s).trim().to_string()
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
@@ -359,10 +322,7 @@ fn drop_marker_overlaps(text: &str, cands: Vec<Span>) -> Vec<Span> {
     if ms.is_empty() {
         return cands;
     }
-    cands
-        .into_iter()
-        .filter(|c| !overlaps_marker(&ms, c.start.saturating_sub(1), c.end + 1))
-        .collect()
+    cands.into_iter().filter(|c| !overlaps_marker(&ms, c.start.saturating_sub(1), c.end + 1)).collect()
 }
 
 /// Sorts and unions overlapping spans. A merged span is named by its most specific member

@@ -87,13 +87,7 @@ pub(super) static RULES: &[Rule] = &[
     Rule {
         id: "aws-session-token",
         kind: "aws-session-token",
-        keywords: &[
-            "session_token",
-            "sessiontoken",
-            "security-token",
-            "security_token",
-            "securitytoken",
-        ],
+        keywords: &["session_token", "sessiontoken", "security-token", "security_token", "securitytoken"],
         matcher: Regex(concat!(
             r"(?i)(?:aws_?session_?token|sessiontoken|x-amz-security-token|security_?token)",
             sep!(),
@@ -230,10 +224,7 @@ pub(super) static RULES: &[Rule] = &[
     Rule {
         id: "gitlab-token",
         kind: "gitlab-token",
-        keywords: &[
-            "glpat-", "gldt-", "glrt-", "glptt-", "glcbt-", "glft-", "glsoat-", "glimt-",
-            "glagent-", "gloas-",
-        ],
+        keywords: &["glpat-", "gldt-", "glrt-", "glptt-", "glcbt-", "glft-", "glsoat-", "glimt-", "glagent-", "gloas-"],
         matcher: Regex(
             r"\b(?P<s>(?:glpat|gldt|glrt|glptt|glcbt|glft|glsoat|glimt|glagent|gloas)-[A-Za-z0-9_\-]{20,}(?:\.[A-Za-z0-9_\-.]{2,})?)",
         ),
@@ -252,9 +243,7 @@ pub(super) static RULES: &[Rule] = &[
         id: "npmrc-auth",
         kind: "npmrc-auth",
         keywords: &["_auth", ":_password"],
-        matcher: Regex(
-            r#"(?i)(?:(?:^|[\s:"'])_auth(?:Token)?|:_password)\s*=\s*"?(?P<s>[^\s"'#;]+)"#,
-        ),
+        matcher: Regex(r#"(?i)(?:(?:^|[\s:"'])_auth(?:Token)?|:_password)\s*=\s*"?(?P<s>[^\s"'#;]+)"#),
         check: Plain,
         about: ".npmrc _authToken / _auth / _password",
     },
@@ -262,9 +251,7 @@ pub(super) static RULES: &[Rule] = &[
         id: "pypi-token",
         kind: "pypi-token",
         keywords: &["pypi-ageichlwas5vcmc", "pypi-agendgvzdc5wexbplm9yzw"],
-        matcher: Regex(
-            r"\b(?P<s>pypi-(?:AgEIcHlwaS5vcmc|AgENdGVzdC5weXBpLm9yZw)[A-Za-z0-9_\-]{50,})",
-        ),
+        matcher: Regex(r"\b(?P<s>pypi-(?:AgEIcHlwaS5vcmc|AgENdGVzdC5weXBpLm9yZw)[A-Za-z0-9_\-]{50,})"),
         check: Plain,
         about: "PyPI upload token (pypi-AgEI…)",
     },
@@ -307,9 +294,7 @@ pub(super) static RULES: &[Rule] = &[
         id: "slack-webhook",
         kind: "slack-webhook",
         keywords: &["hooks.slack.com"],
-        matcher: Regex(
-            r"(?i)hooks\.slack\.com/(?:services|workflows|triggers)/(?P<s>[A-Za-z0-9+/_\-]{20,})",
-        ),
+        matcher: Regex(r"(?i)hooks\.slack\.com/(?:services|workflows|triggers)/(?P<s>[A-Za-z0-9+/_\-]{20,})"),
         check: Plain,
         about: "Slack incoming webhook URL (the path after the host)",
     },
@@ -317,9 +302,7 @@ pub(super) static RULES: &[Rule] = &[
         id: "discord-webhook",
         kind: "discord-webhook",
         keywords: &["discord"],
-        matcher: Regex(
-            r"(?i)discord(?:app)?\.com/api/webhooks/[0-9]+/(?P<s>[A-Za-z0-9_\-]{60,80})",
-        ),
+        matcher: Regex(r"(?i)discord(?:app)?\.com/api/webhooks/[0-9]+/(?P<s>[A-Za-z0-9_\-]{60,80})"),
         check: Plain,
         about: "Discord webhook URL token",
     },
@@ -346,8 +329,8 @@ pub(super) static RULES: &[Rule] = &[
         kind: "twilio-api-key",
         // "sk" and a hex digit: plain "sk" is in every "task" and "ask".
         keywords: &[
-            "sk0", "sk1", "sk2", "sk3", "sk4", "sk5", "sk6", "sk7", "sk8", "sk9", "ska", "skb",
-            "skc", "skd", "ske", "skf",
+            "sk0", "sk1", "sk2", "sk3", "sk4", "sk5", "sk6", "sk7", "sk8", "sk9", "ska", "skb", "skc", "skd", "ske",
+            "skf",
         ],
         matcher: Regex(r"\b(?P<s>SK[0-9a-fA-F]{32})\b"),
         check: Entropy(3.0),
@@ -357,11 +340,7 @@ pub(super) static RULES: &[Rule] = &[
         id: "twilio-auth-token",
         kind: "twilio-auth-token",
         keywords: &["twilio"],
-        matcher: Regex(concat!(
-            r"(?i)twilio[a-z0-9_.\-]{0,30}",
-            sep!(),
-            r#"\\?["']?(?P<s>[a-f0-9]{32})\b"#
-        )),
+        matcher: Regex(concat!(r"(?i)twilio[a-z0-9_.\-]{0,30}", sep!(), r#"\\?["']?(?P<s>[a-f0-9]{32})\b"#)),
         check: Entropy(3.0),
         about: "Twilio auth token (32 hex after a twilio… name)",
     },
@@ -386,9 +365,7 @@ pub(super) static RULES: &[Rule] = &[
     Rule {
         id: "stripe-key",
         kind: "stripe-key",
-        keywords: &[
-            "sk_live_", "sk_test_", "rk_live_", "rk_test_", "sk_prod_", "rk_prod_",
-        ],
+        keywords: &["sk_live_", "sk_test_", "rk_live_", "rk_test_", "sk_prod_", "rk_prod_"],
         matcher: Regex(r"\b(?P<s>(?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{20,})"),
         check: Plain,
         about: "Stripe secret and restricted keys (sk_live_, rk_live_; pk_ keys are public)",
@@ -420,9 +397,7 @@ pub(super) static RULES: &[Rule] = &[
     Rule {
         id: "datadog-api-key",
         kind: "datadog-api-key",
-        keywords: &[
-            "datadog", "dd_api", "dd-api", "dd_app", "dd-app", "ddapi", "ddapp",
-        ],
+        keywords: &["datadog", "dd_api", "dd-api", "dd_app", "dd-app", "ddapi", "ddapp"],
         matcher: Regex(concat!(
             r"(?i)(?:datadog|dd)[_\-]?(?:api|app|application)[_\-]?key",
             sep!(),
@@ -435,9 +410,7 @@ pub(super) static RULES: &[Rule] = &[
         id: "sentry-dsn",
         kind: "sentry-dsn",
         keywords: &["://"],
-        matcher: Regex(
-            r"(?i)\bhttps?://(?P<s>[0-9a-f]{32})(?::(?P<s2>[0-9a-f]{32}))?@[a-z0-9.\-]+(?::[0-9]+)?/[0-9]+",
-        ),
+        matcher: Regex(r"(?i)\bhttps?://(?P<s>[0-9a-f]{32})(?::(?P<s2>[0-9a-f]{32}))?@[a-z0-9.\-]+(?::[0-9]+)?/[0-9]+"),
         check: Plain,
         about: "Sentry DSN key (https://<key>@…/<project>)",
     },
@@ -511,9 +484,7 @@ pub(super) static RULES: &[Rule] = &[
         id: "grafana-token",
         kind: "grafana-token",
         keywords: &["glsa_", "glc_"],
-        matcher: Regex(
-            r"\b(?P<s>glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|glc_[A-Za-z0-9+/]{32,}={0,2})",
-        ),
+        matcher: Regex(r"\b(?P<s>glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|glc_[A-Za-z0-9+/]{32,}={0,2})"),
         check: Entropy(3.0),
         about: "Grafana service-account / cloud token",
     },
@@ -578,10 +549,7 @@ pub(super) static RULES: &[Rule] = &[
         id: "pgp-private-key",
         kind: "pgp-private-key",
         keywords: &["pgp private key block"],
-        matcher: Regex(concat!(
-            r"-----BEGIN PGP PRIVATE KEY BLOCK-----",
-            key_body!()
-        )),
+        matcher: Regex(concat!(r"-----BEGIN PGP PRIVATE KEY BLOCK-----", key_body!())),
         check: KeyBody,
         about: "PGP private key block",
     },
@@ -589,10 +557,7 @@ pub(super) static RULES: &[Rule] = &[
         id: "pkcs8-private-key",
         kind: "pkcs8-private-key",
         keywords: &["begin private key", "begin encrypted private key"],
-        matcher: Regex(concat!(
-            r"-----BEGIN (?:ENCRYPTED )?PRIVATE KEY-----",
-            key_body!()
-        )),
+        matcher: Regex(concat!(r"-----BEGIN (?:ENCRYPTED )?PRIVATE KEY-----", key_body!())),
         check: KeyBody,
         about: "PKCS#8 private key (BEGIN PRIVATE KEY / ENCRYPTED PRIVATE KEY)",
     },
@@ -641,9 +606,7 @@ pub(super) static RULES: &[Rule] = &[
         id: "url-password",
         kind: "url-password",
         keywords: &["://"],
-        matcher: Regex(
-            r#"(?i)\b[a-z][a-z0-9+.\-]{1,20}://[^:@/\s"'<>]*:(?P<s>[^/\s"'<>]+)@[^\s"'<>]"#,
-        ),
+        matcher: Regex(r#"(?i)\b[a-z][a-z0-9+.\-]{1,20}://[^:@/\s"'<>]*:(?P<s>[^/\s"'<>]+)@[^\s"'<>]"#),
         check: Plain,
         about: "user:password@ in any URL (git remotes, proxies)",
     },
@@ -742,16 +705,7 @@ pub(super) static RULES: &[Rule] = &[
     Rule {
         id: "secret-assignment",
         kind: "secret",
-        keywords: &[
-            "pass",
-            "pwd",
-            "secret",
-            "token",
-            "key",
-            "auth",
-            "credential",
-            "pw",
-        ],
+        keywords: &["pass", "pwd", "secret", "token", "key", "auth", "credential", "pw"],
         matcher: Regex(concat!(
             r#"(?P<name>(?i:pass|pwd|pw|secret|token|key|auth|credential)[A-Za-z0-9_.\-]*)"#,
             sep!(),
@@ -803,15 +757,46 @@ const STARTS_AT_KEYWORD: &[&str] = &[
     "twilio-auth-token",
     // Token formats whose prefix is the keyword (`\b(?P<s>ghp_…`): a search of the whole
     // text would run a literal scan over all of it for a prefix seen once.
-    "aws-access-key-id", "google-api-key", "google-oauth-client-secret", "google-oauth-token",
-    "digitalocean-token", "heroku-api-key", "github-pat", "github-oauth-token", "github-user-token",
-    "github-app-token", "github-refresh-token", "github-fine-grained-pat", "gitlab-token",
-    "npm-token", "pypi-token", "dockerhub-token", "huggingface-token", "slack-token",
-    "twilio-api-key", "sendgrid-api-key", "mailgun-api-key", "stripe-key", "stripe-webhook-secret",
-    "shopify-token", "square-token", "sentry-token", "doppler-token", "vault-token",
-    "openai-api-key", "openrouter-api-key", "anthropic-api-key", "anthropic-admin-key",
-    "postman-api-key", "grafana-token", "linear-api-key", "databricks-token", "newrelic-key",
-    "atlassian-token", "age-secret-key", "jwt",
+    "aws-access-key-id",
+    "google-api-key",
+    "google-oauth-client-secret",
+    "google-oauth-token",
+    "digitalocean-token",
+    "heroku-api-key",
+    "github-pat",
+    "github-oauth-token",
+    "github-user-token",
+    "github-app-token",
+    "github-refresh-token",
+    "github-fine-grained-pat",
+    "gitlab-token",
+    "npm-token",
+    "pypi-token",
+    "dockerhub-token",
+    "huggingface-token",
+    "slack-token",
+    "twilio-api-key",
+    "sendgrid-api-key",
+    "mailgun-api-key",
+    "stripe-key",
+    "stripe-webhook-secret",
+    "shopify-token",
+    "square-token",
+    "sentry-token",
+    "doppler-token",
+    "vault-token",
+    "openai-api-key",
+    "openrouter-api-key",
+    "anthropic-api-key",
+    "anthropic-admin-key",
+    "postman-api-key",
+    "grafana-token",
+    "linear-api-key",
+    "databricks-token",
+    "newrelic-key",
+    "atlassian-token",
+    "age-secret-key",
+    "jwt",
 ];
 
 /// [`STARTS_AT_KEYWORD`] as a rule set.
@@ -819,11 +804,7 @@ pub(super) static KEYWORD_ANCHORED: LazyLock<u128> = LazyLock::new(|| rule_set(S
 
 /// The rules with these ids, as a set of rule indices (bit `i` for `RULES[i]`).
 pub(super) fn rule_set(ids: &[&str]) -> u128 {
-    RULES
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| ids.contains(&r.id))
-        .fold(0, |a, (i, _)| a | 1 << i)
+    RULES.iter().enumerate().filter(|(_, r)| ids.contains(&r.id)).fold(0, |a, (i, _)| a | 1 << i)
 }
 
 struct Compiled {
@@ -864,18 +845,7 @@ pub(super) fn scan(i: usize, hay: &[u8], hits: &Hits, out: &mut Vec<(usize, usiz
         let mut spans = Vec::new();
         f(hay, &mut spans);
         for (s, e) in spans {
-            if e > s
-                && checks::check(
-                    rule.check,
-                    rule.kind,
-                    &hay[s..e],
-                    None,
-                    true,
-                    &hay[..s],
-                    &hay[e..],
-                )
-                .is_some()
-            {
+            if e > s && checks::check(rule.check, rule.kind, &hay[s..e], None, true, &hay[..s], &hay[e..]).is_some() {
                 out.push((s, e, KindRef::Builtin(rule.kind)));
             }
         }
@@ -903,9 +873,7 @@ fn scan_regex(
         // Verdicts by name: a transcript repeats a few names (`input_tokens`) thousands of times.
         let mut names: HashMap<&[u8], bool> = HashMap::new();
         for at in starts {
-            if at < pos
-                || (gated
-                    && !*names.entry(name_run(hay, at)).or_insert_with_key(|n| checks::names_a_secret(n)))
+            if at < pos || (gated && !*names.entry(name_run(hay, at)).or_insert_with_key(|n| checks::names_a_secret(n)))
             {
                 continue;
             }
@@ -982,8 +950,16 @@ fn take_match(
     }
     if !any_group
         && !m.is_empty()
-        && checks::check(rule.check, rule.kind, &hay[m.start()..m.end()], None, false, &hay[..m.start()], &hay[m.end()..])
-            .is_some()
+        && checks::check(
+            rule.check,
+            rule.kind,
+            &hay[m.start()..m.end()],
+            None,
+            false,
+            &hay[..m.start()],
+            &hay[m.end()..],
+        )
+        .is_some()
     {
         out.push((m.start(), m.end(), KindRef::Builtin(rule.kind)));
         accepted = true;
@@ -991,18 +967,13 @@ fn take_match(
     // After a rejection, go on after the matched name when there is one: the regex's
     // optional name prefix would otherwise re-match the same name once per character.
     let name_end = c.name_group.and_then(group).map(|(_, e)| e);
-    if accepted {
-        m.end().max(pos + 1)
-    } else {
-        name_end.unwrap_or(m.start() + 1).max(m.start() + 1)
-    }
+    if accepted { m.end().max(pos + 1) } else { name_end.unwrap_or(m.start() + 1).max(m.start() + 1) }
 }
 
 /// The generic regex starts at the secret word (so its literal prefilter works): extend the name
 /// backwards over name characters so `classify_name` sees all of `DB_PASSWORD`.
 fn extend_name(hay: &[u8], mut s: usize, e: usize) -> (usize, usize) {
-    while s > 0 && (hay[s - 1].is_ascii_alphanumeric() || matches!(hay[s - 1], b'_' | b'.' | b'-'))
-    {
+    while s > 0 && (hay[s - 1].is_ascii_alphanumeric() || matches!(hay[s - 1], b'_' | b'.' | b'-')) {
         s -= 1;
     }
     (s, e)
@@ -1042,19 +1013,11 @@ mod tests {
         for (i, r) in RULES.iter().enumerate() {
             if let Regex(_) = r.matcher {
                 let c = compiled(i).unwrap_or_else(|| panic!("rule {} does not compile", r.id));
-                assert!(
-                    !c.secret_groups.is_empty(),
-                    "rule {} has no secret group",
-                    r.id
-                );
+                assert!(!c.secret_groups.is_empty(), "rule {} has no secret group", r.id);
             }
             assert!(!r.keywords.is_empty(), "rule {} has no keywords", r.id);
             for k in r.keywords {
-                assert_eq!(
-                    *k,
-                    k.to_ascii_lowercase(),
-                    "keywords are written in lower case"
-                );
+                assert_eq!(*k, k.to_ascii_lowercase(), "keywords are written in lower case");
             }
         }
     }
@@ -1110,10 +1073,13 @@ mod tests {
         for i in hits.iter() {
             scan(i, text, &hits, &mut found);
         }
-        let kinds: Vec<&str> = found.iter().map(|&(_, _, k)| match k {
-            KindRef::Builtin(k) => k,
-            KindRef::User(_) => "user",
-        }).collect();
+        let kinds: Vec<&str> = found
+            .iter()
+            .map(|&(_, _, k)| match k {
+                KindRef::Builtin(k) => k,
+                KindRef::User(_) => "user",
+            })
+            .collect();
         assert!(kinds.contains(&"password"), "{kinds:?}");
         assert!(kinds.contains(&"github-pat"), "{kinds:?}");
     }

@@ -5,19 +5,13 @@ use std::sync::LazyLock;
 use regex::bytes::{Regex, RegexBuilder};
 
 fn re(p: &str) -> Regex {
-    RegexBuilder::new(p)
-        .unicode(false)
-        .build()
-        .expect("built-in pattern compiles")
+    RegexBuilder::new(p).unicode(false).build().expect("built-in pattern compiles")
 }
 
-static YAML_KIND: LazyLock<Regex> =
-    LazyLock::new(|| re(r#"(?m)^[ \t]*kind:[ \t]*["']?Secret["']?[ \t]*\r?$"#));
+static YAML_KIND: LazyLock<Regex> = LazyLock::new(|| re(r#"(?m)^[ \t]*kind:[ \t]*["']?Secret["']?[ \t]*\r?$"#));
 static JSON_KIND: LazyLock<Regex> = LazyLock::new(|| re(r#""kind"[ \t]*:[ \t]*"Secret""#));
-static JSON_DATA: LazyLock<Regex> =
-    LazyLock::new(|| re(r#""(?:data|stringData)"\s*:\s*\{(?P<body>[^{}]*)\}"#));
-static JSON_VALUE: LazyLock<Regex> =
-    LazyLock::new(|| re(r#""[^"\r\n]*"\s*:\s*"(?P<v>[^"\r\n]*)""#));
+static JSON_DATA: LazyLock<Regex> = LazyLock::new(|| re(r#""(?:data|stringData)"\s*:\s*\{(?P<body>[^{}]*)\}"#));
+static JSON_VALUE: LazyLock<Regex> = LazyLock::new(|| re(r#""[^"\r\n]*"\s*:\s*"(?P<v>[^"\r\n]*)""#));
 
 /// The values under `data:` / `stringData:` of a Kubernetes Secret, in YAML (`kubectl get secret
 /// -o yaml`, manifests) or JSON (`-o json`). Keys stay, so the dashboard still shows which keys
@@ -41,15 +35,11 @@ pub(super) fn kubernetes_secret(hay: &[u8], out: &mut Vec<(usize, usize)>) {
 
 /// Where `key: value` (or a bare `key:`) has its colon.
 fn value_colon(body: &[u8]) -> Option<usize> {
-    body.windows(2)
-        .position(|w| w == b": ")
-        .or_else(|| body.ends_with(b":").then(|| body.len() - 1))
+    body.windows(2).position(|w| w == b": ").or_else(|| body.ends_with(b":").then(|| body.len() - 1))
 }
 
 fn indent(line: &[u8]) -> usize {
-    line.iter()
-        .take_while(|c| **c == b' ' || **c == b'\t')
-        .count()
+    line.iter().take_while(|c| **c == b' ' || **c == b'\t').count()
 }
 
 /// Walks lines: after a `data:` or `stringData:` line, every more-indented `key: value` line has
@@ -59,10 +49,7 @@ fn yaml_data_values(hay: &[u8], out: &mut Vec<(usize, usize)>) {
     let mut block: Option<usize> = None; // indent of a `key: |` line whose lines are secret
     let mut start = 0;
     while start < hay.len() {
-        let end = hay[start..]
-            .iter()
-            .position(|c| *c == b'\n')
-            .map_or(hay.len(), |p| start + p);
+        let end = hay[start..].iter().position(|c| *c == b'\n').map_or(hay.len(), |p| start + p);
         let line = &hay[start..end];
         let content = line.strip_suffix(b"\r").unwrap_or(line);
         let ind = indent(content);
@@ -82,17 +69,13 @@ fn yaml_data_values(hay: &[u8], out: &mut Vec<(usize, usize)>) {
             if !blank && ind <= sec {
                 section = None;
             } else if let Some(colon) = (!blank).then(|| value_colon(body)).flatten() {
-                let vstart =
-                    colon + 1 + body[colon + 1..].iter().take_while(|c| **c == b' ').count();
+                let vstart = colon + 1 + body[colon + 1..].iter().take_while(|c| **c == b' ').count();
                 let mut v = (start + ind + vstart, start + content.len());
                 let val = &body[vstart..];
                 if val == b"|" || val == b">" || val.starts_with(b"|-") || val.starts_with(b">-") {
                     block = Some(ind);
                 } else if !val.is_empty() {
-                    if val.len() >= 2
-                        && (val[0] == b'"' || val[0] == b'\'')
-                        && val[val.len() - 1] == val[0]
-                    {
+                    if val.len() >= 2 && (val[0] == b'"' || val[0] == b'\'') && val[val.len() - 1] == val[0] {
                         v = (v.0 + 1, v.1 - 1);
                     }
                     if v.1 > v.0 {

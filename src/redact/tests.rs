@@ -14,22 +14,14 @@ const GHP: &str = "ghp_R8d2kLmQ9vXw3ZpT7yBn4cFh6JsA1eGu5oKi";
 
 #[test]
 fn only_the_secret_part_is_replaced() {
-    assert_eq!(
-        red("export DB_PASSWORD=hunter2"),
-        "export DB_PASSWORD=[REDACTED:password]"
-    );
+    assert_eq!(red("export DB_PASSWORD=hunter2"), "export DB_PASSWORD=[REDACTED:password]");
     assert_eq!(
         red("postgres://app:S3cr3t!x@db.internal:5432/app"),
         "postgres://app:[REDACTED:database-url-password]@db.internal:5432/app"
     );
+    assert_eq!(red("Authorization: Bearer abcdef123456"), "Authorization: Bearer [REDACTED:authorization-header]");
     assert_eq!(
-        red("Authorization: Bearer abcdef123456"),
-        "Authorization: Bearer [REDACTED:authorization-header]"
-    );
-    assert_eq!(
-        red(&format!(
-            "git remote add origin https://{GHP}@github.com/o/r.git"
-        )),
+        red(&format!("git remote add origin https://{GHP}@github.com/o/r.git")),
         "git remote add origin https://[REDACTED:github-pat]@github.com/o/r.git"
     );
 }
@@ -65,9 +57,7 @@ fn private_key_in_a_json_string_is_redacted_and_the_frame_kept() {
     let out = red(&t);
     assert!(!out.contains("MIIEvQ"), "{out}");
     assert!(
-        out.contains(
-            r"-----BEGIN PRIVATE KEY-----\n[REDACTED:pkcs8-private-key]\n-----END PRIVATE KEY-----"
-        ),
+        out.contains(r"-----BEGIN PRIVATE KEY-----\n[REDACTED:pkcs8-private-key]\n-----END PRIVATE KEY-----"),
         "{out}"
     );
 }
@@ -102,30 +92,15 @@ fn utf8_around_secrets_is_preserved() {
 #[test]
 fn user_patterns_add_kinds_and_bad_ones_are_reported() {
     let pats = vec![
-        UserPattern {
-            kind: "employee id".into(),
-            regex: r"EMP-\d{6}".into(),
-        },
-        UserPattern {
-            kind: "ticket".into(),
-            regex: r"TICKET=(?P<secret>\w+)".into(),
-        },
-        UserPattern {
-            kind: "broken".into(),
-            regex: r"(unclosed".into(),
-        },
-        UserPattern {
-            kind: "empty".into(),
-            regex: r"x*".into(),
-        },
+        UserPattern { kind: "employee id".into(), regex: r"EMP-\d{6}".into() },
+        UserPattern { kind: "ticket".into(), regex: r"TICKET=(?P<secret>\w+)".into() },
+        UserPattern { kind: "broken".into(), regex: r"(unclosed".into() },
+        UserPattern { kind: "empty".into(), regex: r"x*".into() },
     ];
     let (r, problems) = Redactor::new(&pats, &[]);
     assert_eq!(problems.len(), 2, "{problems:?}");
     assert!(problems[0].contains("broken") && problems[1].contains("empty"));
-    assert_eq!(
-        r.redact("EMP-123456 TICKET=abc").as_ref(),
-        "[REDACTED:employee-id] TICKET=[REDACTED:ticket]"
-    );
+    assert_eq!(r.redact("EMP-123456 TICKET=abc").as_ref(), "[REDACTED:employee-id] TICKET=[REDACTED:ticket]");
 }
 
 #[test]
@@ -133,24 +108,14 @@ fn allowlist_exempts_exact_strings_and_whole_matches_of_regexes() {
     let allow = vec![GHP.to_string(), "hunter[0-9]".to_string()];
     let (r, _) = Redactor::new(&[], &allow);
     let t = format!("a={GHP} password=hunter2 password=hunter22");
-    assert_eq!(
-        r.redact(&t).as_ref(),
-        format!("a={GHP} password=hunter2 password=[REDACTED:password]")
-    );
+    assert_eq!(r.redact(&t).as_ref(), format!("a={GHP} password=hunter2 password=[REDACTED:password]"));
 }
 
 #[test]
 fn findings_point_at_the_secret() {
     let t = format!("x {GHP} y");
     let f = r().findings(&t);
-    assert_eq!(
-        f,
-        vec![Finding {
-            kind: "github-pat".into(),
-            start: 2,
-            len: GHP.len()
-        }]
-    );
+    assert_eq!(f, vec![Finding { kind: "github-pat".into(), start: 2, len: GHP.len() }]);
 }
 
 #[test]
@@ -161,15 +126,9 @@ fn redact_json_walks_values_not_keys() {
         "list": [1, "Authorization: Basic dXNlcjpwYXNz", null],
     });
     r().redact_json(&mut v);
-    assert_eq!(
-        v["password"], "hunter2x",
-        "a bare value is not a secret without its name"
-    );
+    assert_eq!(v["password"], "hunter2x", "a bare value is not a secret without its name");
     assert_eq!(v["tool_input"]["command"], "echo [REDACTED:github-pat]");
-    assert_eq!(
-        v["list"][1],
-        "Authorization: Basic [REDACTED:authorization-header]"
-    );
+    assert_eq!(v["list"][1], "Authorization: Basic [REDACTED:authorization-header]");
 }
 
 #[test]
@@ -185,10 +144,7 @@ fn redact_json_survives_deep_nesting() {
         match cur {
             serde_json::Value::Array(mut a) if a.len() == 1 => cur = a.pop().unwrap(),
             other => {
-                assert_eq!(
-                    other,
-                    serde_json::Value::String("t [REDACTED:github-pat]".into())
-                );
+                assert_eq!(other, serde_json::Value::String("t [REDACTED:github-pat]".into()));
                 break;
             }
         }
@@ -198,30 +154,15 @@ fn redact_json_survives_deep_nesting() {
 #[test]
 fn kubernetes_secret_values_go_keys_stay() {
     let y = "apiVersion: v1\nkind: Secret\ndata:\n  password: czNjcjN0UGFzcw==\n";
-    assert_eq!(
-        red(y),
-        "apiVersion: v1\nkind: Secret\ndata:\n  password: [REDACTED:kubernetes-secret]\n"
-    );
+    assert_eq!(red(y), "apiVersion: v1\nkind: Secret\ndata:\n  password: [REDACTED:kubernetes-secret]\n");
 }
 
 #[test]
 fn command_line_flags() {
-    assert_eq!(
-        red("mysql -u root -pS3cretPw db"),
-        "mysql -u root -p[REDACTED:password] db"
-    );
-    assert_eq!(
-        red("sshpass -p 'pa55 word' ssh host"),
-        "sshpass -p '[REDACTED:password]' ssh host"
-    );
-    assert_eq!(
-        red("curl -u admin:Adm1nPw https://x"),
-        "curl -u admin:[REDACTED:password] https://x"
-    );
-    assert_eq!(
-        red("app --password Pa55w0rd --port 80"),
-        "app --password [REDACTED:password] --port 80"
-    );
+    assert_eq!(red("mysql -u root -pS3cretPw db"), "mysql -u root -p[REDACTED:password] db");
+    assert_eq!(red("sshpass -p 'pa55 word' ssh host"), "sshpass -p '[REDACTED:password]' ssh host");
+    assert_eq!(red("curl -u admin:Adm1nPw https://x"), "curl -u admin:[REDACTED:password] https://x");
+    assert_eq!(red("app --password Pa55w0rd --port 80"), "app --password [REDACTED:password] --port 80");
 }
 
 #[test]

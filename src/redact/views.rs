@@ -62,10 +62,7 @@ impl<'a> View<'a> {
             let end = memchr::memchr(b'\n', &src[at..]).map_or(src.len(), |p| at + p + 1);
             if let Some((b, m)) = decode(&src[start..end]) {
                 bytes.extend_from_slice(&b);
-                local.extend(
-                    m.into_iter()
-                        .map(|(s, e)| (s + start as u32, e + start as u32)),
-                );
+                local.extend(m.into_iter().map(|(s, e)| (s + start as u32, e + start as u32)));
             }
             done = end;
         }
@@ -77,18 +74,10 @@ impl<'a> View<'a> {
         } else {
             local
                 .into_iter()
-                .map(|(s, e)| {
-                    (
-                        self.map[s as usize].0,
-                        self.map[(e as usize - 1).max(s as usize)].1,
-                    )
-                })
+                .map(|(s, e)| (self.map[s as usize].0, self.map[(e as usize - 1).max(s as usize)].1))
                 .collect()
         };
-        Some(View {
-            bytes: Cow::Owned(bytes),
-            map,
-        })
+        Some(View { bytes: Cow::Owned(bytes), map })
     }
 }
 
@@ -104,23 +93,15 @@ const MAX_VIEW_INPUT: usize = 64 << 20;
 /// built for them only when a line-structured rule (`line_rules`: Kubernetes Secrets, .netrc)
 /// may match; escapes the regexes cannot see through (`\\`, `\/`, `\uXXXX`) always build it.
 pub(super) fn views(text: &[u8], line_rules: bool) -> Vec<View<'_>> {
-    let mut out = vec![View {
-        bytes: Cow::Borrowed(text),
-        map: Vec::new(),
-    }];
+    let mut out = vec![View { bytes: Cow::Borrowed(text), map: Vec::new() }];
     if text.len() > MAX_VIEW_INPUT || u32::try_from(text.len()).is_err() {
         return out;
     }
     // Per line: plain `\n`/`\"` escapes matter only on lines that may hold a .netrc or a
     // Kubernetes Secret.
     let unescape = |b: &[u8]| {
-        let structured =
-            line_rules && (outside_markers(b, b"password") || outside_markers(b, b"Secret"));
-        if needs_unescape(b, structured) {
-            json_unescape(b)
-        } else {
-            None
-        }
+        let structured = line_rules && (outside_markers(b, b"password") || outside_markers(b, b"Secret"));
+        if needs_unescape(b, structured) { json_unescape(b) } else { None }
     };
     // The escapes `needs_unescape` may act on.
     let unescapes = |b: &[u8], at: usize| escape_matters(b.get(at + 1), line_rules);
@@ -161,9 +142,7 @@ fn escape_matters(next: Option<&u8>, line_rules: bool) -> bool {
 /// Decodes JSON string escapes (`\n`, `\"`, `\\`, `\/`, `\uXXXX` …). Unknown escapes stay as they
 /// are. `None` when there is nothing to decode.
 fn json_unescape(b: &[u8]) -> Option<Decoded> {
-    if !memchr::memchr_iter(b'\\', b)
-        .any(|i| b.get(i + 1).is_some_and(|c| b"nrt\"\\/bfu".contains(c)))
-    {
+    if !memchr::memchr_iter(b'\\', b).any(|i| b.get(i + 1).is_some_and(|c| b"nrt\"\\/bfu".contains(c))) {
         return None;
     }
     let mut out = Vec::with_capacity(b.len());
@@ -188,10 +167,7 @@ fn json_unescape(b: &[u8]) -> Option<Decoded> {
                 i += 2;
                 continue;
             }
-            if let Some((ch, used)) = (b[i + 1] == b'u')
-                .then(|| unicode_escape(&b[i..]))
-                .flatten()
-            {
+            if let Some((ch, used)) = (b[i + 1] == b'u').then(|| unicode_escape(&b[i..])).flatten() {
                 let mut buf = [0u8; 4];
                 for &x in ch.encode_utf8(&mut buf).as_bytes() {
                     out.push(x);
@@ -287,10 +263,7 @@ mod tests {
         // A .netrc inside a JSON string inside a JSON string.
         let text = br#"{\"f\": \"machine h password\\nx\"}"#;
         let vs = views(text, true);
-        assert!(
-            vs.iter()
-                .any(|v| v.bytes() == b"{\"f\": \"machine h password\nx\"}")
-        );
+        assert!(vs.iter().any(|v| v.bytes() == b"{\"f\": \"machine h password\nx\"}"));
         // Without a line-structured rule in play, plain \n escapes need no second view.
         let vs = views(br#"{\"k\": \"a\\nb\"}"#, true);
         assert!(!vs.iter().any(|v| v.bytes() == b"{\"k\": \"a\nb\"}"));

@@ -26,10 +26,8 @@ pub struct Forgotten {
 
 impl Store {
     pub fn record_hook_time(&self, hook: &str, micros: i64, now: i64) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO hook_timings (at, hook, micros) VALUES (?1, ?2, ?3)",
-            params![now, hook, micros],
-        )?;
+        self.conn
+            .execute("INSERT INTO hook_timings (at, hook, micros) VALUES (?1, ?2, ?3)", params![now, hook, micros])?;
         Ok(())
     }
 
@@ -46,10 +44,8 @@ impl Store {
     /// parked events are never pruned: they are not safe anywhere else yet.
     pub fn prune(&self, retention_days: u64, now: i64) -> Result<u64> {
         let cutoff = now - (retention_days as i64) * 86_400_000;
-        let events = self.conn.execute(
-            "DELETE FROM outbox WHERE state = 'delivered' AND delivered_at < ?1",
-            [cutoff],
-        )?;
+        let events =
+            self.conn.execute("DELETE FROM outbox WHERE state = 'delivered' AND delivered_at < ?1", [cutoff])?;
         self.conn.execute("DELETE FROM hook_timings WHERE at < ?1", [now - TIMING_RETENTION_MS])?;
         Ok(events as u64)
     }

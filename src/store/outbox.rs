@@ -72,7 +72,8 @@ impl Store {
             )?;
             for event in events {
                 let payload = serde_json::to_string(&event.payload)?;
-                let params = params![event.event_id, event.session_id, event.event_type.as_str(), event.timestamp, payload, now];
+                let params =
+                    params![event.event_id, event.session_id, event.event_type.as_str(), event.timestamp, payload, now];
                 if insert.execute(params)? == 1 {
                     inserted += 1;
                     super::sessions::fold_event(&tx, event, transcript_path, now)?;

@@ -101,12 +101,10 @@ impl Store {
                       CASE WHEN event_type = 'message' AND json_extract(payload, '$.detail.role') = 'assistant'
                            THEN json_extract(payload, '$.detail.model') END)",
         )?;
-        facts.token_usage = self
-            .latest(session_id, "json_extract(payload, '$.tokenUsage')")?
-            .and_then(|v| match v {
-                rusqlite::types::Value::Text(t) => serde_json::from_str(&t).ok(),
-                _ => None,
-            });
+        facts.token_usage = self.latest(session_id, "json_extract(payload, '$.tokenUsage')")?.and_then(|v| match v {
+            rusqlite::types::Value::Text(t) => serde_json::from_str(&t).ok(),
+            _ => None,
+        });
         facts.cost = self.latest(session_id, "json_extract(payload, '$.cost')")?.and_then(|v| match v {
             rusqlite::types::Value::Real(f) => Some(f),
             rusqlite::types::Value::Integer(i) => Some(i as f64),
@@ -128,7 +126,10 @@ impl Store {
             )?
             .query_row([session_id], |r| {
                 let n = |i: usize| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
-                Ok((TokenUsage { input: n(0)?, output: n(1)?, cache_creation: Some(n(2)?), cache_read: Some(n(3)?) }, r.get::<_, Option<f64>>(4)?))
+                Ok((
+                    TokenUsage { input: n(0)?, output: n(1)?, cache_creation: Some(n(2)?), cache_read: Some(n(3)?) },
+                    r.get::<_, Option<f64>>(4)?,
+                ))
             })
             .optional()?;
         if let Some((usage, cost)) = row {
@@ -181,27 +182,53 @@ mod tests {
             ..Payload::default()
         };
         record(&mut store, "a", EventType::SessionStart, 2_000, meta(Some("claude-opus-5-5")));
-        record(&mut store, "b", EventType::UserPrompt, 3_000, Payload {
-            detail: Some(json!({ "prompt": { "text": "   " } })),
-            ..meta(None)
-        });
-        record(&mut store, "c", EventType::UserPrompt, 4_000, Payload {
-            detail: Some(json!({ "prompt": { "text": "second prompt" } })),
-            ..meta(None)
-        });
+        record(
+            &mut store,
+            "b",
+            EventType::UserPrompt,
+            3_000,
+            Payload { detail: Some(json!({ "prompt": { "text": "   " } })), ..meta(None) },
+        );
+        record(
+            &mut store,
+            "c",
+            EventType::UserPrompt,
+            4_000,
+            Payload { detail: Some(json!({ "prompt": { "text": "second prompt" } })), ..meta(None) },
+        );
         // A transcript item queued later but older than the hook's prompt: it is the first.
-        record(&mut store, "d", EventType::Message, 2_500, Payload {
-            detail: Some(json!({ "role": "user", "kind": "prompt", "text": "fix the login bug" })),
-            ..Payload::default()
-        });
-        record(&mut store, "e", EventType::Message, 4_500, Payload {
-            detail: Some(json!({ "role": "assistant", "kind": "text", "text": "ok", "model": "claude-sonnet-5-5" })),
-            ..Payload::default()
-        });
-        record(&mut store, "f", EventType::Message, 4_600, Payload {
-            detail: Some(json!({ "role": "assistant", "kind": "text", "text": "x", "model": "<synthetic>" })),
-            ..Payload::default()
-        });
+        record(
+            &mut store,
+            "d",
+            EventType::Message,
+            2_500,
+            Payload {
+                detail: Some(json!({ "role": "user", "kind": "prompt", "text": "fix the login bug" })),
+                ..Payload::default()
+            },
+        );
+        record(
+            &mut store,
+            "e",
+            EventType::Message,
+            4_500,
+            Payload {
+                detail: Some(
+                    json!({ "role": "assistant", "kind": "text", "text": "ok", "model": "claude-sonnet-5-5" }),
+                ),
+                ..Payload::default()
+            },
+        );
+        record(
+            &mut store,
+            "f",
+            EventType::Message,
+            4_600,
+            Payload {
+                detail: Some(json!({ "role": "assistant", "kind": "text", "text": "x", "model": "<synthetic>" })),
+                ..Payload::default()
+            },
+        );
         let totals = |input, cost| Payload {
             token_usage: Some(TokenUsage { input, output: 7, cache_creation: Some(3), cache_read: Some(1000) }),
             cost: Some(cost),
@@ -224,10 +251,16 @@ mod tests {
         assert_eq!(facts.last_delivered_at, None);
         assert!(facts.ended);
         let end_seq = facts.last_session_seq;
-        record(&mut store, "i", EventType::Message, 6_100, Payload {
-            detail: Some(json!({ "role": "assistant", "kind": "text", "text": "late item" })),
-            ..Payload::default()
-        });
+        record(
+            &mut store,
+            "i",
+            EventType::Message,
+            6_100,
+            Payload {
+                detail: Some(json!({ "role": "assistant", "kind": "text", "text": "late item" })),
+                ..Payload::default()
+            },
+        );
         record(&mut store, "j", EventType::Message, 6_200, Payload::default());
         let facts = store.session_facts("s1").unwrap();
         assert!(facts.ended, "transcript items after the end do not reopen the session");
@@ -237,7 +270,13 @@ mod tests {
         assert_eq!(store.session_facts("other").unwrap(), SessionFacts::default());
 
         // Figures the transcript put on the session row win: they are kept current.
-        store.conn.execute("UPDATE sessions SET input_tokens = 500, output_tokens = 60, cost_usd = 2.5 WHERE session_id = 's1'", []).unwrap();
+        store
+            .conn
+            .execute(
+                "UPDATE sessions SET input_tokens = 500, output_tokens = 60, cost_usd = 2.5 WHERE session_id = 's1'",
+                [],
+            )
+            .unwrap();
         let facts = store.session_facts("s1").unwrap();
         assert_eq!((facts.token_usage.unwrap().input, facts.cost), (500, Some(2.5)));
     }

@@ -133,10 +133,7 @@ impl Store {
                 cache_creation_tokens: r.get(15)?,
                 cache_read_tokens: r.get(16)?,
                 cost_usd: r.get(17)?,
-                models: r
-                    .get::<_, Option<String>>(18)?
-                    .and_then(|m| serde_json::from_str(&m).ok())
-                    .unwrap_or_default(),
+                models: r.get::<_, Option<String>>(18)?.and_then(|m| serde_json::from_str(&m).ok()).unwrap_or_default(),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

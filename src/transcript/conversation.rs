@@ -166,7 +166,12 @@ fn assistant_items(
     };
     if model.as_deref() == Some("<synthetic>") || line.is_api_error_message.0 {
         let text = blocks.iter().filter_map(|b| b.text.as_str()).collect::<Vec<_>>().join("\n");
-        return vec![ConversationItem { kind: ItemKind::ApiError, text: Some(privacy.text(&text)), usage: None, ..base }];
+        return vec![ConversationItem {
+            kind: ItemKind::ApiError,
+            text: Some(privacy.text(&text)),
+            usage: None,
+            ..base
+        }];
     }
     let several = blocks.len() > 1;
     let mut out = Vec::new();
@@ -175,12 +180,22 @@ fn assistant_items(
         match block.kind() {
             "text" => {
                 if let Some(text) = block.text.as_str() {
-                    out.push(ConversationItem { id, kind: ItemKind::Text, text: Some(privacy.text(text)), ..base.clone() });
+                    out.push(ConversationItem {
+                        id,
+                        kind: ItemKind::Text,
+                        text: Some(privacy.text(text)),
+                        ..base.clone()
+                    });
                 }
             }
             "thinking" if opts.include_thinking => {
                 if let Some(text) = block.thinking.as_str().filter(|t| !t.is_empty()) {
-                    out.push(ConversationItem { id, kind: ItemKind::Thinking, text: Some(privacy.text(text)), ..base.clone() });
+                    out.push(ConversationItem {
+                        id,
+                        kind: ItemKind::Thinking,
+                        text: Some(privacy.text(text)),
+                        ..base.clone()
+                    });
                 }
             }
             "tool_use" | "server_tool_use" => {
@@ -201,7 +216,12 @@ fn assistant_items(
     out
 }
 
-fn user_items(line: &RawLine<'_>, role: FileRole, template: ConversationItem, privacy: &dyn Privacy) -> Vec<ConversationItem> {
+fn user_items(
+    line: &RawLine<'_>,
+    role: FileRole,
+    template: ConversationItem,
+    privacy: &dyn Privacy,
+) -> Vec<ConversationItem> {
     if line.is_meta.0 || line.is_compact_summary.0 {
         return Vec::new();
     }
@@ -219,7 +239,11 @@ fn user_items(line: &RawLine<'_>, role: FileRole, template: ConversationItem, pr
     if line.prompt_source.as_str() == Some("system") {
         return Vec::new();
     }
-    let text: String = blocks.iter().filter_map(|b| if b.kind() == "text" { b.text.as_str() } else { None }).collect::<Vec<_>>().join("\n");
+    let text: String = blocks
+        .iter()
+        .filter_map(|b| if b.kind() == "text" { b.text.as_str() } else { None })
+        .collect::<Vec<_>>()
+        .join("\n");
     let kind = if tally::is_wrapper(&text) {
         let trimmed = text.trim_start();
         if trimmed.starts_with("<command-") || trimmed.starts_with("<local-command-") || trimmed.starts_with("<bash-") {
@@ -235,7 +259,13 @@ fn user_items(line: &RawLine<'_>, role: FileRole, template: ConversationItem, pr
     vec![ConversationItem { kind, text: Some(privacy.text(&text)), ..template }]
 }
 
-fn tool_result(block: &Block<'_>, index: usize, several: bool, template: &ConversationItem, privacy: &dyn Privacy) -> ConversationItem {
+fn tool_result(
+    block: &Block<'_>,
+    index: usize,
+    several: bool,
+    template: &ConversationItem,
+    privacy: &dyn Privacy,
+) -> ConversationItem {
     let text = block.content.map(|raw| result_text(raw.get())).unwrap_or_default();
     let is_error = block.is_error.0;
     let tool_use_id = block.tool_use_id.as_str().map(str::to_owned);

@@ -89,7 +89,8 @@ pub fn discover_sessions(roots: &[PathBuf]) -> Vec<SessionFiles> {
     let mut sessions: BTreeMap<String, SessionFiles> = BTreeMap::new();
     for path in files {
         let Some((session_id, role)) = classify(&path) else { continue };
-        let entry = sessions.entry(session_id.clone()).or_insert_with(|| SessionFiles { session_id, ..Default::default() });
+        let entry =
+            sessions.entry(session_id.clone()).or_insert_with(|| SessionFiles { session_id, ..Default::default() });
         match role {
             FileRole::Main if entry.main.is_none() => entry.main = Some(path),
             // The same session in a second config dir: its lines dedupe on message ids.

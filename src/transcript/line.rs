@@ -11,8 +11,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 /// Visitor methods that accept every other JSON shape (numbers, null, arrays, objects) as the
@@ -64,35 +64,33 @@ pub fn parse(line: &[u8]) -> Option<RawLine<'_>> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let line = line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line);
     let mut parsed = RawLine::default();
-    for_each_field(line, |key, value| {
-        match key {
-            "type" => parsed.kind = str_value(value),
-            "sessionId" => parsed.session_id = str_value(value),
-            "uuid" => parsed.uuid = str_value(value),
-            "timestamp" => parsed.timestamp = str_value(value),
-            "requestId" => parsed.request_id = str_value(value),
-            "requestSessionId" => parsed.request_session_id = str_value(value),
-            "cwd" => parsed.cwd = str_value(value),
-            "gitBranch" => parsed.git_branch = str_value(value),
-            "version" => parsed.version = str_value(value),
-            "agentId" => parsed.agent_id = str_value(value),
-            "promptSource" => parsed.prompt_source = str_value(value),
-            "subtype" => parsed.subtype = str_value(value),
-            "summary" => parsed.summary = str_value(value),
-            "isSidechain" => parsed.is_sidechain = Flag(value == b"true"),
-            "isMeta" => parsed.is_meta = Flag(value == b"true"),
-            "isCompactSummary" => parsed.is_compact_summary = Flag(value == b"true"),
-            "isApiErrorMessage" => parsed.is_api_error_message = Flag(value == b"true"),
-            "hasUnknownModelCost" => parsed.has_unknown_model_cost = Flag(value == b"true"),
-            "costUSD" => parsed.cost_usd = num_value(value),
-            "totalCostUSD" => parsed.total_cost_usd = num_value(value),
-            "totalDuration" => parsed.total_duration = num_value(value),
-            "startTime" => parsed.start_time = num_value(value),
-            "message" => parsed.message = ApiMessage::parse(value),
-            "data" => parsed.data = object_value(value),
-            "modelUsage" => parsed.model_usage = object_value(value),
-            _ => {}
-        }
+    for_each_field(line, |key, value| match key {
+        "type" => parsed.kind = str_value(value),
+        "sessionId" => parsed.session_id = str_value(value),
+        "uuid" => parsed.uuid = str_value(value),
+        "timestamp" => parsed.timestamp = str_value(value),
+        "requestId" => parsed.request_id = str_value(value),
+        "requestSessionId" => parsed.request_session_id = str_value(value),
+        "cwd" => parsed.cwd = str_value(value),
+        "gitBranch" => parsed.git_branch = str_value(value),
+        "version" => parsed.version = str_value(value),
+        "agentId" => parsed.agent_id = str_value(value),
+        "promptSource" => parsed.prompt_source = str_value(value),
+        "subtype" => parsed.subtype = str_value(value),
+        "summary" => parsed.summary = str_value(value),
+        "isSidechain" => parsed.is_sidechain = Flag(value == b"true"),
+        "isMeta" => parsed.is_meta = Flag(value == b"true"),
+        "isCompactSummary" => parsed.is_compact_summary = Flag(value == b"true"),
+        "isApiErrorMessage" => parsed.is_api_error_message = Flag(value == b"true"),
+        "hasUnknownModelCost" => parsed.has_unknown_model_cost = Flag(value == b"true"),
+        "costUSD" => parsed.cost_usd = num_value(value),
+        "totalCostUSD" => parsed.total_cost_usd = num_value(value),
+        "totalDuration" => parsed.total_duration = num_value(value),
+        "startTime" => parsed.start_time = num_value(value),
+        "message" => parsed.message = ApiMessage::parse(value),
+        "data" => parsed.data = object_value(value),
+        "modelUsage" => parsed.model_usage = object_value(value),
+        _ => {}
     })?;
     Some(parsed)
 }
@@ -143,7 +141,9 @@ fn str_value(value: &[u8]) -> Str<'_> {
     }
     match String::from_utf8_lossy(value) {
         Cow::Borrowed(text) => serde_json::from_str(text).unwrap_or_default(),
-        Cow::Owned(text) => serde_json::from_str::<Str>(&text).map(|s| Str(s.0.map(|c| Cow::Owned(c.into_owned())))).unwrap_or_default(),
+        Cow::Owned(text) => {
+            serde_json::from_str::<Str>(&text).map(|s| Str(s.0.map(|c| Cow::Owned(c.into_owned())))).unwrap_or_default()
+        }
     }
 }
 
@@ -620,15 +620,15 @@ impl<'de> Deserialize<'de> for Num {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn wrong_field_types_read_as_absent_not_as_a_failed_line() {
-        let line = parse(br#"{"type":"assistant","isSidechain":"yes","timestamp":12,"uuid":{"a":[1]},"sessionId":"s"}"#)
-            .expect("still a line");
+        let line =
+            parse(br#"{"type":"assistant","isSidechain":"yes","timestamp":12,"uuid":{"a":[1]},"sessionId":"s"}"#)
+                .expect("still a line");
         assert_eq!(line.kind(), "assistant");
         assert!(!line.is_sidechain.0);
         assert_eq!(line.timestamp.as_str(), None);

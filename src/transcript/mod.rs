@@ -22,10 +22,10 @@ pub mod session;
 pub mod tally;
 
 pub use conversation::{ConversationItem, ConversationOptions, ItemKind, Outcome, Privacy, Role};
-pub use discover::{config_dirs, discover_sessions, session_files, SessionFiles};
+pub use discover::{SessionFiles, config_dirs, discover_sessions, session_files};
 pub use prices::{ModelPrices, PriceTable};
-pub use reader::{read_new, FileCursor, FileIdentity, ReadReport, Restart};
-pub use session::{catch_up, CatchUpOptions, CatchUpReport, SessionState};
+pub use reader::{FileCursor, FileIdentity, ReadReport, Restart, read_new};
+pub use session::{CatchUpOptions, CatchUpReport, SessionState, catch_up};
 pub use tally::{CostSource, CostState, FileRole, ModelTotals, SessionSummary, SessionTally, TokenUsage};
 
 #[cfg(test)]

@@ -161,9 +161,7 @@ impl PriceTable {
     /// (`us.anthropic.…-v1:0`, `…@20250514`), with a `[1m]` suffix… all resolve to the base id.
     pub fn lookup(&self, model: &str) -> Option<&ModelPrices> {
         let id = normalize(model);
-        self.models
-            .get(&id)
-            .or_else(|| self.aliases.get(&id).and_then(|target| self.models.get(target)))
+        self.models.get(&id).or_else(|| self.aliases.get(&id).and_then(|target| self.models.get(target)))
     }
 }
 
@@ -193,9 +191,11 @@ pub fn normalize(model: &str) -> String {
     if let Some(pos) = id.find('@') {
         id.truncate(pos);
         if let Some(pos) = id.rfind("-v")
-            && id[pos + 2..].bytes().all(|c| c.is_ascii_digit()) && pos + 2 < id.len() {
-                id.truncate(pos);
-            }
+            && id[pos + 2..].bytes().all(|c| c.is_ascii_digit())
+            && pos + 2 < id.len()
+        {
+            id.truncate(pos);
+        }
     }
     // First-party date: -20250514.
     if id.len() > 9 {
@@ -219,7 +219,14 @@ mod tests {
     #[test]
     fn the_2_1_331_defaults_and_current_models_are_priced() {
         let t = PriceTable::bundled();
-        for id in ["claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5", "claude-opus-4-5", "claude-sonnet-4-5", "claude-haiku-4-5"] {
+        for id in [
+            "claude-opus-5-5",
+            "claude-sonnet-5-5",
+            "claude-haiku-5-5",
+            "claude-opus-4-5",
+            "claude-sonnet-4-5",
+            "claude-haiku-4-5",
+        ] {
             assert!(t.lookup(id).is_some(), "{id}");
         }
         assert!(t.lookup("gpt-4o").is_none());
@@ -276,12 +283,20 @@ mod tests {
     fn an_override_file_adds_and_replaces_models() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("prices.json");
-        std::fs::write(&path, r#"{"models":{"claude-new-9":{"input":1,"output":2},"claude-opus-5-5":{"input":100,"output":200}}}"#).unwrap();
+        std::fs::write(
+            &path,
+            r#"{"models":{"claude-new-9":{"input":1,"output":2},"claude-opus-5-5":{"input":100,"output":200}}}"#,
+        )
+        .unwrap();
         let (t, problem) = PriceTable::load(Some(&path));
         assert_eq!(problem, None);
         let new = t.lookup("claude-new-9-20300101").unwrap();
         // Unset cache prices follow Claude Code's multipliers of the input price.
-        assert!((new.cost(&Billable { cache_read: 1_000_000, cache_creation: 1_000_000, ..Default::default() }) - 1.35).abs() < 1e-9);
+        assert!(
+            (new.cost(&Billable { cache_read: 1_000_000, cache_creation: 1_000_000, ..Default::default() }) - 1.35)
+                .abs()
+                < 1e-9
+        );
         assert_eq!(t.lookup("claude-opus-5-5").unwrap().input, 100.0);
 
         std::fs::write(&path, "{not json").unwrap();

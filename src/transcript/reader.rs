@@ -122,10 +122,12 @@ pub fn read_new(
     report.complete = true;
     loop {
         if let Some(limit) = max_bytes
-            && partial_len == 0 && report.bytes >= limit {
-                report.complete = false;
-                break;
-            }
+            && partial_len == 0
+            && report.bytes >= limit
+        {
+            report.complete = false;
+            break;
+        }
         let available = match reader.fill_buf() {
             Ok(buf) => buf,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

@@ -1,8 +1,8 @@
 //! One-shot reading of whole sessions, without a store: `usage`, backfill, benchmarks.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::discover::SessionFiles;
 use super::prices::PriceTable;
@@ -19,24 +19,26 @@ pub fn summarize(sessions: &[SessionFiles], prices: &PriceTable, jobs: usize) ->
     let summaries: Mutex<Vec<Option<SessionSummary>>> = Mutex::new(vec![None; sessions.len()]);
     std::thread::scope(|scope| {
         for _ in 0..jobs.max(1) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(files) = sessions.get(i) else { break };
-                let mut state = SessionState::default();
-                session::catch_up(&mut state, files, &CatchUpOptions::default(), |_| {});
-                let tally = &state.tally;
-                if !tally.cost_states().is_empty() {
-                    cost_states.lock().unwrap().insert(files.session_id.clone(), tally.cost_states().to_vec());
-                }
-                if tally.fork_parent().is_some() {
-                    // Needs the parent's cost-states: summarised once every session is read.
-                    results.lock().unwrap()[i] = Some(state);
-                } else {
-                    let mut summary = tally.summary(prices, None);
-                    if summary.session_id.is_empty() {
-                        summary.session_id = files.session_id.clone();
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(files) = sessions.get(i) else { break };
+                    let mut state = SessionState::default();
+                    session::catch_up(&mut state, files, &CatchUpOptions::default(), |_| {});
+                    let tally = &state.tally;
+                    if !tally.cost_states().is_empty() {
+                        cost_states.lock().unwrap().insert(files.session_id.clone(), tally.cost_states().to_vec());
                     }
-                    summaries.lock().unwrap()[i] = Some(summary);
+                    if tally.fork_parent().is_some() {
+                        // Needs the parent's cost-states: summarised once every session is read.
+                        results.lock().unwrap()[i] = Some(state);
+                    } else {
+                        let mut summary = tally.summary(prices, None);
+                        if summary.session_id.is_empty() {
+                            summary.session_id = files.session_id.clone();
+                        }
+                        summaries.lock().unwrap()[i] = Some(summary);
+                    }
                 }
             });
         }

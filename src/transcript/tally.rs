@@ -244,9 +244,10 @@ impl SessionTally {
             self.fork_parent = line.request_session_id.as_str().map(str::to_owned);
         }
         if self.session_id.is_none()
-            && let Some(id) = line.session_id.as_str() {
-                self.session_id = Some(id.to_owned());
-            }
+            && let Some(id) = line.session_id.as_str()
+        {
+            self.session_id = Some(id.to_owned());
+        }
         if !fork_copy {
             self.note_context(line);
         }
@@ -273,13 +274,15 @@ impl SessionTally {
             self.cwd = line.cwd.as_str().filter(|s| !s.is_empty()).map(str::to_owned);
         }
         if let Some(branch) = line.git_branch.as_str().filter(|s| !s.is_empty())
-            && self.git_branch.as_deref() != Some(branch) {
-                self.git_branch = Some(branch.to_owned());
-            }
+            && self.git_branch.as_deref() != Some(branch)
+        {
+            self.git_branch = Some(branch.to_owned());
+        }
         if let Some(version) = line.version.as_str().filter(|s| !s.is_empty())
-            && self.version.as_deref() != Some(version) {
-                self.version = Some(version.to_owned());
-            }
+            && self.version.as_deref() != Some(version)
+        {
+            self.version = Some(version.to_owned());
+        }
     }
 
     fn progress(&mut self, line: &RawLine<'_>, fork_copy: bool) {
@@ -435,9 +438,8 @@ impl SessionTally {
             (Some(_), Some(first)) => first.start_time_ms.or(self.first_ms),
             _ => self.first_ms,
         };
-        let duration_ms = last_state
-            .and_then(|s| s.total_duration_ms)
-            .or_else(|| Some((self.last_ms? - started_ms?).max(0) as u64));
+        let duration_ms =
+            last_state.and_then(|s| s.total_duration_ms).or_else(|| Some((self.last_ms? - started_ms?).max(0) as u64));
         SessionSummary {
             session_id: self.session_id.clone().unwrap_or_default(),
             working_directory: self.cwd.clone(),
@@ -570,7 +572,11 @@ pub(crate) fn is_accounted_type(kind: &str) -> bool {
 
 /// Rule 9: a `user` line typed by the person, not a tool result, wrapper or system message.
 fn is_typed_prompt(line: &RawLine<'_>) -> bool {
-    if line.is_sidechain.0 || line.is_meta.0 || line.is_compact_summary.0 || line.prompt_source.as_str() == Some("system") {
+    if line.is_sidechain.0
+        || line.is_meta.0
+        || line.is_compact_summary.0
+        || line.prompt_source.as_str() == Some("system")
+    {
         return false;
     }
     let Some(message) = line.api_message() else { return false };

@@ -45,7 +45,8 @@ fn session(root: &Path, id: &str) -> SessionFiles {
 fn last_cost_state(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap();
     text.lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok()).rfind(|v| v["type"] == "cost-state")
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .rfind(|v| v["type"] == "cost-state")
         .expect("sample has a cost-state line")
 }
 
@@ -87,7 +88,9 @@ fn real_samples_match_claude_codes_own_cost_state() {
 #[test]
 fn real_samples_counts_and_subagent_split() {
     let prices = PriceTable::bundled();
-    let multi = full_read(&session(&samples().join("multi-tools"), "3c420acd-f7ce-4f4d-a482-4af2de79d118")).tally.summary(&prices, None);
+    let multi = full_read(&session(&samples().join("multi-tools"), "3c420acd-f7ce-4f4d-a482-4af2de79d118"))
+        .tally
+        .summary(&prices, None);
     assert_eq!((multi.prompts, multi.message_count, multi.tool_call_count), (1, 5, 4));
     assert_eq!(multi.subagent_token_usage, TokenUsage::default());
     assert_eq!(multi.project_name.as_deref(), Some("work"));
@@ -99,7 +102,10 @@ fn real_samples_counts_and_subagent_split() {
     let sub = full_read(&files).tally.summary(&prices, None);
     // Main: the Agent call and the final answer; subagent: its Bash call and its answer.
     assert_eq!((sub.prompts, sub.message_count, sub.tool_call_count), (1, 4, 2));
-    assert_eq!(sub.subagent_token_usage, TokenUsage { input: 2044, output: 144, cache_creation: 444, cache_read: 6044 });
+    assert_eq!(
+        sub.subagent_token_usage,
+        TokenUsage { input: 2044, output: 144, cache_creation: 444, cache_read: 6044 }
+    );
     assert_eq!(sub.token_usage.input, 4088);
 }
 
@@ -359,7 +365,8 @@ fn incremental_read(files: &SessionFiles, dir: &Path, seed: u64) -> (SessionSumm
             let mut state: SessionState = serde_json::from_str(&state_json).unwrap();
             let budget = if rng.bool() { Some(rng.u64(1..20_000)) } else { None };
             let opts = CatchUpOptions { max_bytes: budget, ..opts };
-            let report = catch_up(&mut state, &target_files, &opts, |item| items.push(serde_json::to_string(&item).unwrap()));
+            let report =
+                catch_up(&mut state, &target_files, &opts, |item| items.push(serde_json::to_string(&item).unwrap()));
             state_json = serde_json::to_string(&state).unwrap();
             if open.is_empty() && report.complete {
                 let prices = PriceTable::bundled();
@@ -412,6 +419,9 @@ fn a_replaced_file_is_read_again_without_double_counting() {
     assert_eq!(report.restarted.len(), 1);
     let twice = state.tally.summary(&prices, None);
     assert_eq!(twice.token_usage, once.token_usage);
-    assert_eq!((twice.prompts, twice.message_count, twice.tool_call_count), (once.prompts, once.message_count, once.tool_call_count));
+    assert_eq!(
+        (twice.prompts, twice.message_count, twice.tool_call_count),
+        (once.prompts, once.message_count, once.tool_call_count)
+    );
     assert_eq!(twice.cost, once.cost);
 }

@@ -76,15 +76,16 @@ impl RecordEvent {
         let HttpReply { status, retry_after, body } = super::execute(request, self.api_key.as_ref())?;
 
         if (status == StatusCode::OK || status.as_u16() == 560)
-            && let Some(body) = body.as_ref().filter(|b| b.get("status").is_some()) {
-                return match body["status"].as_str() {
-                    Some("success") => Ok(Reply::Value(body.get("value").cloned().unwrap_or(Value::Null))),
-                    _ => Ok(Reply::FunctionError {
-                        message: self.scrub(body["errorMessage"].as_str().unwrap_or("function failed")),
-                        data: body.get("errorData").cloned(),
-                    }),
-                };
-            }
+            && let Some(body) = body.as_ref().filter(|b| b.get("status").is_some())
+        {
+            return match body["status"].as_str() {
+                Some("success") => Ok(Reply::Value(body.get("value").cloned().unwrap_or(Value::Null))),
+                _ => Ok(Reply::FunctionError {
+                    message: self.scrub(body["errorMessage"].as_str().unwrap_or("function failed")),
+                    data: body.get("errorData").cloned(),
+                }),
+            };
+        }
         let code = body.as_ref().and_then(|b| b["code"].as_str()).unwrap_or("");
         let message = body.as_ref().and_then(|b| b["message"].as_str()).unwrap_or("");
         let what = self.scrub(&format!("HTTP {status} {code} {message}").trim().replace("  ", " "));
@@ -143,10 +144,12 @@ impl RecordEvent {
 
 impl Transport for RecordEvent {
     fn send(&mut self, events: &[OutboxEvent]) -> Result<Vec<EventOutcome>, SendError> {
-        if events.len() > 1 && self.batch_supported != Some(false)
-            && let Some(outcomes) = self.send_batch(events)? {
-                return Ok(outcomes);
-            }
+        if events.len() > 1
+            && self.batch_supported != Some(false)
+            && let Some(outcomes) = self.send_batch(events)?
+        {
+            return Ok(outcomes);
+        }
         let mut outcomes = Vec::with_capacity(events.len());
         for event in events {
             match self.send_one(event) {
@@ -172,7 +175,9 @@ impl Transport for RecordEvent {
                     (_, true, true) => "connected; the API key is accepted".to_string(),
                     (false, _, false) => "connected; the deployment requires no API key".to_string(),
                     (false, _, true) => "connected; the deployment requires no key (yours is sent anyway)".to_string(),
-                    (true, _, false) => "connected, but the deployment requires an API key and none is configured".to_string(),
+                    (true, _, false) => {
+                        "connected, but the deployment requires an API key and none is configured".to_string()
+                    }
                     (true, false, true) => "connected, but the deployment REJECTS the configured API key".to_string(),
                 };
                 CheckReport { reachable: true, key_accepted: Some(accepted || !required), summary }
@@ -180,13 +185,20 @@ impl Transport for RecordEvent {
             Ok(Reply::FunctionError { message, .. }) if is_missing_function(&message) => CheckReport {
                 reachable: true,
                 key_accepted: None,
-                summary: "reachable, but the deployment lacks sync:healthCheck — deploy this project's convex/ functions"
-                    .to_string(),
+                summary:
+                    "reachable, but the deployment lacks sync:healthCheck — deploy this project's convex/ functions"
+                        .to_string(),
             },
-            Ok(Reply::FunctionError { message, .. }) => {
-                CheckReport { reachable: true, key_accepted: None, summary: format!("reachable, health check failed: {message}") }
-            }
-            Err(e) => CheckReport { reachable: false, key_accepted: None, summary: format!("connection failed: {}", e.message()) },
+            Ok(Reply::FunctionError { message, .. }) => CheckReport {
+                reachable: true,
+                key_accepted: None,
+                summary: format!("reachable, health check failed: {message}"),
+            },
+            Err(e) => CheckReport {
+                reachable: false,
+                key_accepted: None,
+                summary: format!("connection failed: {}", e.message()),
+            },
         }
     }
 

@@ -113,8 +113,12 @@ pub(crate) struct HttpReply {
 
 /// Sends `request` and reads the reply. Failing to send or to read is a passing failure; its
 /// description is scrubbed of the key.
-pub(crate) fn execute(request: reqwest::blocking::RequestBuilder, key: Option<&ApiKey>) -> Result<HttpReply, SendError> {
-    let transient = |e: reqwest::Error| SendError::Transient { message: scrub(&describe_reqwest(&e), key), retry_after: None };
+pub(crate) fn execute(
+    request: reqwest::blocking::RequestBuilder,
+    key: Option<&ApiKey>,
+) -> Result<HttpReply, SendError> {
+    let transient =
+        |e: reqwest::Error| SendError::Transient { message: scrub(&describe_reqwest(&e), key), retry_after: None };
     let response = request.send().map_err(transient)?;
     let status = response.status();
     let retry_after = response

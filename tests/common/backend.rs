@@ -22,7 +22,6 @@ pub struct BackendOptions<'a> {
     pub without_record_events: bool,
 }
 
-
 impl Backend {
     pub fn start() -> Backend {
         Backend::start_with(BackendOptions::default())
@@ -51,75 +50,43 @@ impl Backend {
         };
         let mut child = cmd.spawn().expect("start node tests/backend/start.mjs");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("LISTENING ")
-            .unwrap_or_else(|| panic!("backend said {line:?}"))
-            .to_string();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let url = line.trim().strip_prefix("LISTENING ").unwrap_or_else(|| panic!("backend said {line:?}")).to_string();
         let port = url.rsplit(':').next().unwrap().parse().unwrap();
         Backend { child, url, port }
     }
 
     fn client() -> reqwest::blocking::Client {
-        reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap()
+        reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
     }
 
     pub fn table(&self, name: &str) -> Vec<Value> {
-        let v: Value = Self::client()
-            .get(format!("{}/_test/tables/{name}", self.url))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
+        let v: Value = Self::client().get(format!("{}/_test/tables/{name}", self.url)).send().unwrap().json().unwrap();
         v.as_array().cloned().unwrap_or_default()
     }
 
     /// Events stored for `session`, ordered as the backend stored them.
     pub fn events(&self, session: &str) -> Vec<Value> {
-        self.table("events")
-            .into_iter()
-            .filter(|e| e["sessionId"] == session)
-            .collect()
+        self.table("events").into_iter().filter(|e| e["sessionId"] == session).collect()
     }
 
     pub fn session(&self, session: &str) -> Option<Value> {
-        self.table("sessions")
-            .into_iter()
-            .find(|s| s["sessionId"] == session)
+        self.table("sessions").into_iter().find(|s| s["sessionId"] == session)
     }
 
     pub fn set_fault(&self, fault: Value) {
-        let r = Self::client()
-            .post(format!("{}/_test/fault", self.url))
-            .json(&fault)
-            .send()
-            .unwrap();
+        let r = Self::client().post(format!("{}/_test/fault", self.url)).json(&fault).send().unwrap();
         assert!(r.status().is_success());
     }
 
     pub fn set_deployment_key(&self, key: Option<&str>) {
         let body = json!({ "CLAUDE_SYNC_API_KEY": key });
-        let r = Self::client()
-            .post(format!("{}/_test/env", self.url))
-            .json(&body)
-            .send()
-            .unwrap();
+        let r = Self::client().post(format!("{}/_test/env", self.url)).json(&body).send().unwrap();
         assert!(r.status().is_success());
     }
 
     pub fn stats(&self) -> Value {
-        Self::client()
-            .get(format!("{}/_test/stats", self.url))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap()
+        Self::client().get(format!("{}/_test/stats", self.url)).send().unwrap().json().unwrap()
     }
 }
 

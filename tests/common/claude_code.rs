@@ -64,34 +64,20 @@ fn platform_package() -> &'static str {
 pub fn locate_claude() -> Option<PathBuf> {
     if let Some(bin) = env::var_os("CCS_CLAUDE_BIN") {
         let bin = PathBuf::from(bin);
-        assert!(
-            bin.is_file(),
-            "CCS_CLAUDE_BIN={} is not a file",
-            bin.display()
-        );
+        assert!(bin.is_file(), "CCS_CLAUDE_BIN={} is not a file", bin.display());
         return Some(bin);
     }
-    let cache = env::var_os("CCS_CLAUDE_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join(".cache/claude-code"));
-    let bin = cache
-        .join("node_modules/@anthropic-ai")
-        .join(platform_package())
-        .join("claude");
+    let cache =
+        env::var_os("CCS_CLAUDE_CACHE").map(PathBuf::from).unwrap_or_else(|| repo_root().join(".cache/claude-code"));
+    let bin = cache.join("node_modules/@anthropic-ai").join(platform_package()).join("claude");
     if bin.is_file() {
         return Some(bin);
     }
     let hint = "install it with tests/e2e/install-claude-code.sh (or point CCS_CLAUDE_BIN at it)";
     if env::var_os("CI").is_some() {
-        panic!(
-            "Claude Code {CLAUDE_CODE_VERSION} not found at {}: {hint}",
-            bin.display()
-        );
+        panic!("Claude Code {CLAUDE_CODE_VERSION} not found at {}: {hint}", bin.display());
     }
-    eprintln!(
-        "SKIPPED end-to-end test: Claude Code {CLAUDE_CODE_VERSION} not found at {}; {hint}",
-        bin.display()
-    );
+    eprintln!("SKIPPED end-to-end test: Claude Code {CLAUDE_CODE_VERSION} not found at {}; {hint}", bin.display());
     None
 }
 
@@ -118,13 +104,7 @@ impl FakeApi {
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start {} {}: {e}",
-                    python.display(),
-                    script.display()
-                )
-            });
+            .unwrap_or_else(|e| panic!("cannot start {} {}: {e}", python.display(), script.display()));
         let mut line = String::new();
         let read = BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut line);
         let url = match line.trim().strip_prefix("LISTENING ") {
@@ -154,11 +134,7 @@ impl FakeApi {
     /// Every request received so far, oldest first.
     pub fn requests(&self) -> Vec<Value> {
         let path = self.log_path();
-        if path.exists() {
-            read_jsonl(&path)
-        } else {
-            Vec::new()
-        }
+        if path.exists() { read_jsonl(&path) } else { Vec::new() }
     }
 
     /// The assistant messages the fake answered /v1/messages with, oldest first: the oracle for
@@ -208,17 +184,7 @@ impl SessionSandbox {
 pub fn init_git_repo(dir: &Path) {
     for args in [
         &["init", "-q", "-b", "main"][..],
-        &[
-            "-c",
-            "user.name=e2e",
-            "-c",
-            "user.email=e2e@example.invalid",
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            "init",
-        ],
+        &["-c", "user.name=e2e", "-c", "user.email=e2e@example.invalid", "commit", "-q", "--allow-empty", "-m", "init"],
     ] {
         let status = Command::new("git")
             .args(args)
@@ -244,20 +210,14 @@ impl SessionOutput {
     /// The `--output-format json` result object.
     pub fn result(&self) -> Value {
         serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| {
-            panic!(
-                "claude stdout is not one JSON object ({e}):\n{}\nstderr:\n{}",
-                self.stdout, self.stderr
-            )
+            panic!("claude stdout is not one JSON object ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr)
         })
     }
 
     /// The session id Claude Code reported.
     pub fn session_id(&self) -> String {
         let result = self.result();
-        result["session_id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no session_id in {result}"))
-            .to_owned()
+        result["session_id"].as_str().unwrap_or_else(|| panic!("no session_id in {result}")).to_owned()
     }
 
     /// Hook failures Claude Code reported on its stderr, one per line, e.g.
@@ -268,9 +228,7 @@ impl SessionOutput {
             .lines()
             .filter(|line| {
                 line.split_once(" hook [").is_some_and(|(event, rest)| {
-                    !event.is_empty()
-                        && event.chars().all(|c| c.is_ascii_alphanumeric())
-                        && rest.contains("] failed")
+                    !event.is_empty() && event.chars().all(|c| c.is_ascii_alphanumeric()) && rest.contains("] failed")
                 })
             })
             .collect()
@@ -299,10 +257,7 @@ impl ClaudeCode {
     /// `None` (after a printed notice) when Claude Code is not installed and `CI` is unset.
     pub fn start() -> Option<ClaudeCode> {
         let bin = locate_claude()?;
-        Some(ClaudeCode {
-            bin,
-            api: FakeApi::start(),
-        })
+        Some(ClaudeCode { bin, api: FakeApi::start() })
     }
 
     /// Runs `claude -p <prompt> --plugin-dir <each> --allowedTools Bash Write Read Edit Agent
@@ -344,25 +299,14 @@ impl ClaudeCode {
     /// `contents` [{file, type, errors, warnings}] (hooks.json, commands) and `directory`
     /// {findings: [{code, severity, blocking, message}]} (README, LICENSE, icon: catalog checks
     /// that do not change the exit status unless `--profile directory` is given).
-    pub fn validate_plugin(
-        &self,
-        home: &Path,
-        dir: &Path,
-        extra_args: &[&str],
-    ) -> (ExitStatus, Value) {
+    pub fn validate_plugin(&self, home: &Path, dir: &Path, extra_args: &[&str]) -> (ExitStatus, Value) {
         let mut cmd = Command::new(&self.bin);
-        cmd.args(["plugin", "validate", "--json"])
-            .args(extra_args)
-            .arg(dir);
+        cmd.args(["plugin", "validate", "--json"]).args(extra_args).arg(dir);
         cmd.current_dir(home);
         self.apply_env(&mut cmd, home);
         let out = run_bounded(cmd, SESSION_TIMEOUT);
-        let report = serde_json::from_str(out.stdout.trim()).unwrap_or_else(|e| {
-            panic!(
-                "validate output is not JSON ({e}):\n{}\nstderr:\n{}",
-                out.stdout, out.stderr
-            )
-        });
+        let report = serde_json::from_str(out.stdout.trim())
+            .unwrap_or_else(|e| panic!("validate output is not JSON ({e}):\n{}\nstderr:\n{}", out.stdout, out.stderr));
         (out.status, report)
     }
 
@@ -389,14 +333,9 @@ impl ClaudeCode {
 /// the whole group (hooks included) and panics if it outlives `timeout`.
 fn run_bounded(mut cmd: Command, timeout: Duration) -> SessionOutput {
     use std::os::unix::process::CommandExt;
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
     let started = Instant::now();
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     let drain = |mut pipe: Box<dyn Read + Send>| {
         thread::spawn(move || {
             let mut buf = Vec::new();
@@ -414,10 +353,7 @@ fn run_bounded(mut cmd: Command, timeout: Duration) -> SessionOutput {
             let pgid = nix::unistd::Pid::from_raw(child.id() as i32);
             let _ = nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL);
             let _ = child.wait();
-            panic!(
-                "{cmd:?} still running after {timeout:?}; killed. stderr:\n{}",
-                stderr.join().unwrap_or_default()
-            );
+            panic!("{cmd:?} still running after {timeout:?}; killed. stderr:\n{}", stderr.join().unwrap_or_default());
         }
         thread::sleep(Duration::from_millis(10));
     };
@@ -491,14 +427,12 @@ pub fn find_in_tree(root: &Path, needles: &[&str]) -> Vec<(PathBuf, String)> {
 /// Every line of a JSON-lines file, parsed; panics on a line that is not JSON (after a session
 /// has ended, a transcript has no half-written line).
 pub fn read_jsonl(path: &Path) -> Vec<Value> {
-    let text =
-        fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     text.lines()
         .filter(|line| !line.trim().is_empty())
         .enumerate()
         .map(|(i, line)| {
-            serde_json::from_str(line)
-                .unwrap_or_else(|e| panic!("{} line {}: {e}: {line}", path.display(), i + 1))
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{} line {}: {e}: {line}", path.display(), i + 1))
         })
         .collect()
 }
@@ -512,9 +446,7 @@ pub fn hook_attachments(lines: &[Value]) -> Vec<&Value> {
         .iter()
         .filter(|line| {
             let is_hook_attachment = line["type"] == "attachment"
-                && line["attachment"]["type"]
-                    .as_str()
-                    .is_some_and(|t| t.starts_with("hook_"));
+                && line["attachment"]["type"].as_str().is_some_and(|t| t.starts_with("hook_"));
             let stop_summary_errors = line["type"] == "system"
                 && line["subtype"] == "stop_hook_summary"
                 && line["hookErrors"].as_array().is_some_and(|e| !e.is_empty());
@@ -539,19 +471,11 @@ pub fn tool_uses(lines: &[Value]) -> Vec<(String, String)> {
 pub fn tool_results(lines: &[Value]) -> Vec<(String, bool)> {
     content_blocks(lines, "user")
         .filter(|b| b["type"] == "tool_result")
-        .map(|b| {
-            (
-                b["tool_use_id"].as_str().unwrap_or_default().to_owned(),
-                b["is_error"] == Value::Bool(true),
-            )
-        })
+        .map(|b| (b["tool_use_id"].as_str().unwrap_or_default().to_owned(), b["is_error"] == Value::Bool(true)))
         .collect()
 }
 
-fn content_blocks<'a>(
-    lines: &'a [Value],
-    line_type: &'a str,
-) -> impl Iterator<Item = &'a Value> + 'a {
+fn content_blocks<'a>(lines: &'a [Value], line_type: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
     lines
         .iter()
         .filter(move |line| line["type"] == line_type)

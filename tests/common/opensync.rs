@@ -76,7 +76,12 @@ impl FakeOpenSync {
             .as_array()
             .unwrap()
             .iter()
-            .map(|r| (format!("{} {}", r["method"].as_str().unwrap(), r["path"].as_str().unwrap()), r["status"].as_u64().unwrap()))
+            .map(|r| {
+                (
+                    format!("{} {}", r["method"].as_str().unwrap(), r["path"].as_str().unwrap()),
+                    r["status"].as_u64().unwrap(),
+                )
+            })
             .collect()
     }
 

@@ -44,12 +44,7 @@ impl Sandbox {
         let home = dir.path().join("home");
         std::fs::create_dir_all(&home).unwrap();
         let data = dir.path().join("data");
-        Sandbox {
-            home,
-            data,
-            dir,
-            env: Vec::new(),
-        }
+        Sandbox { home, data, dir, env: Vec::new() }
     }
 
     pub fn set_env(&mut self, key: &str, value: &str) {
@@ -103,11 +98,7 @@ impl Sandbox {
     /// Every byte the product wrote under its data dir (store, WAL, log), for leak checks.
     pub fn all_data_bytes(&self) -> Vec<u8> {
         let mut all = Vec::new();
-        for entry in std::fs::read_dir(&self.data)
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
+        for entry in std::fs::read_dir(&self.data).into_iter().flatten().flatten() {
             if entry.path().is_file() {
                 all.extend(std::fs::read(entry.path()).unwrap_or_default());
             }
@@ -118,13 +109,8 @@ impl Sandbox {
     /// (event_type, state) of every outbox row of `session`, in order.
     pub fn outbox(&self, session: &str) -> Vec<(String, String)> {
         let db = self.db();
-        let mut stmt = db
-            .prepare("SELECT event_type, state FROM outbox WHERE session_id = ?1 ORDER BY seq")
-            .unwrap();
-        stmt.query_map([session], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
+        let mut stmt = db.prepare("SELECT event_type, state FROM outbox WHERE session_id = ?1 ORDER BY seq").unwrap();
+        stmt.query_map([session], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
     }
 
     pub fn count(&self, sql: &str) -> i64 {
@@ -133,9 +119,7 @@ impl Sandbox {
 }
 
 pub fn run_with_stdin(mut cmd: Command, stdin: &[u8]) -> Output {
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn");
     let mut pipe = child.stdin.take().unwrap();
     let data = stdin.to_vec();
@@ -168,15 +152,6 @@ pub fn sample_payload(name: &str, session: &str) -> Vec<u8> {
 }
 
 pub fn assert_hook_ok(out: &Output, what: &str) {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{what}: exit status; stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.stdout.is_empty(),
-        "{what}: stdout must be empty, got {:?}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert_eq!(out.status.code(), Some(0), "{what}: exit status; stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty(), "{what}: stdout must be empty, got {:?}", String::from_utf8_lossy(&out.stdout));
 }

@@ -139,11 +139,8 @@ pub fn message_body(event: &OutboxEvent) -> Option<Value> {
         .or_else(|| item.id_from_fields())
         .unwrap_or_else(|| event.event_id.clone());
     // The message key is global across every OpenSync user: the session id makes it unique.
-    let external_id = if item_id.starts_with(&event.session_id) {
-        item_id
-    } else {
-        format!("{}:{item_id}", event.session_id)
-    };
+    let external_id =
+        if item_id.starts_with(&event.session_id) { item_id } else { format!("{}:{item_id}", event.session_id) };
     let text = item.str("text");
     let mut parts = Vec::new();
     let role;
@@ -231,7 +228,12 @@ mod tests {
             project_name: Some("app".into()),
             working_directory: Some("/home/me/app".into()),
             model: Some("claude-opus-5-5".into()),
-            token_usage: Some(TokenUsage { input: 120, output: 3_400, cache_creation: Some(9_000), cache_read: Some(250_000) }),
+            token_usage: Some(TokenUsage {
+                input: 120,
+                output: 3_400,
+                cache_creation: Some(9_000),
+                cache_read: Some(250_000),
+            }),
             cost: Some(1.25),
             duration_ms: Some(80_000),
             last_delivered_at: None,
@@ -343,7 +345,10 @@ mod tests {
         assert_eq!(call["externalId"], "s-1:toolu_1");
         assert_eq!(call["role"], "assistant");
         assert_eq!(call["model"], "claude-opus-5-5");
-        assert_eq!(call["parts"], json!([{ "type": "tool-call", "content": { "name": "Bash", "args": { "command": "ls" } } }]));
+        assert_eq!(
+            call["parts"],
+            json!([{ "type": "tool-call", "content": { "name": "Bash", "args": { "command": "ls" } } }])
+        );
         assert!(call.get("promptTokens").is_none() && call.get("completionTokens").is_none());
         assert_strict_parts(&call);
 
@@ -407,7 +412,9 @@ mod tests {
 
     #[test]
     fn thinking_is_marked_synthetic_models_dropped_and_empty_items_skipped() {
-        let thinking = message_body(&event(json!({ "role": "assistant", "kind": "thinking", "text": "hmm", "uuid": "u" }))).unwrap();
+        let thinking =
+            message_body(&event(json!({ "role": "assistant", "kind": "thinking", "text": "hmm", "uuid": "u" })))
+                .unwrap();
         assert_eq!(thinking["parts"][0]["content"], "*Thinking:* hmm");
         let err = message_body(&event(json!({
             "role": "assistant", "kind": "api_error", "text": "overloaded", "model": "<synthetic>", "uuid": "v"

@@ -126,21 +126,28 @@ impl OpenSync {
 
     fn facts(&mut self, session_id: &str) -> Result<SessionFacts, SendError> {
         if self.store.is_none() {
-            let (store, _) = Store::open(&self.data_dir)
-                .map_err(|e| SendError::Transient { message: format!("cannot read the local store: {e:#}"), retry_after: None })?;
+            let (store, _) = Store::open(&self.data_dir).map_err(|e| SendError::Transient {
+                message: format!("cannot read the local store: {e:#}"),
+                retry_after: None,
+            })?;
             self.store = Some(store);
         }
         let store = self.store.as_ref().expect("opened above");
-        store
-            .session_facts(session_id)
-            .map_err(|e| SendError::Transient { message: format!("cannot read the local store: {e:#}"), retry_after: None })
+        store.session_facts(session_id).map_err(|e| SendError::Transient {
+            message: format!("cannot read the local store: {e:#}"),
+            retry_after: None,
+        })
     }
 
     fn post(&mut self, path: &str, body: &Value, session_id: &str) -> Result<(), Failure> {
         let request = self.authorized(self.http.post(format!("{}{path}", self.site))).json(body);
         let HttpReply { status, retry_after, body: reply } = super::execute(request, self.api_key.as_ref())?;
         let error = reply.as_ref().and_then(|r| r["error"].as_str()).map(|e| self.scrub(e)).unwrap_or_default();
-        let what = format!("OpenSync {path}: HTTP {}{}", status.as_u16(), if error.is_empty() { String::new() } else { format!(" {error}") });
+        let what = format!(
+            "OpenSync {path}: HTTP {}{}",
+            status.as_u16(),
+            if error.is_empty() { String::new() } else { format!(" {error}") }
+        );
 
         if status == StatusCode::OK {
             if reply.as_ref().is_some_and(|r| r["ok"] == Value::Bool(true)) {
@@ -230,11 +237,8 @@ impl Transport for OpenSync {
                 };
             }
             let f = facts[&event.session_id].clone();
-            let result = if event.event_type == "message" {
-                self.send_message(event, &f)
-            } else {
-                self.send_session(event, &f)
-            };
+            let result =
+                if event.event_type == "message" { self.send_message(event, &f) } else { self.send_session(event, &f) };
             match result {
                 Ok(outcome) => outcomes.push(outcome),
                 Err(Failure::Event(reason)) => outcomes.push(EventOutcome::Rejected(reason)),
@@ -255,7 +259,11 @@ impl Transport for OpenSync {
                 return CheckReport {
                     reachable: false,
                     key_accepted: None,
-                    summary: format!("connection to OpenSync at {} failed: {}", self.site, self.scrub(&super::describe_reqwest(&e))),
+                    summary: format!(
+                        "connection to OpenSync at {} failed: {}",
+                        self.site,
+                        self.scrub(&super::describe_reqwest(&e))
+                    ),
                 };
             }
         };
@@ -270,7 +278,11 @@ impl Transport for OpenSync {
         let (key_accepted, summary) = match (status, reply.as_ref().and_then(|r| r["sessionIds"].as_array())) {
             (200, Some(ids)) => (
                 Some(true),
-                format!("connected to OpenSync at {}; the API key is accepted ({} session(s) on the dashboard)", self.site, ids.len()),
+                format!(
+                    "connected to OpenSync at {}; the API key is accepted ({} session(s) on the dashboard)",
+                    self.site,
+                    ids.len()
+                ),
             ),
             (401 | 403, _) => (
                 Some(false),
@@ -278,9 +290,15 @@ impl Transport for OpenSync {
             ),
             (404 | 405, _) => (
                 None,
-                format!("reachable, but {} has no OpenSync /sync endpoints (HTTP {status}): use the deployment's .convex.site URL", self.site),
+                format!(
+                    "reachable, but {} has no OpenSync /sync endpoints (HTTP {status}): use the deployment's .convex.site URL",
+                    self.site
+                ),
             ),
-            _ => (None, format!("reachable, but OpenSync's key check answered HTTP {status} {error}").trim_end().to_string()),
+            _ => (
+                None,
+                format!("reachable, but OpenSync's key check answered HTTP {status} {error}").trim_end().to_string(),
+            ),
         };
         CheckReport { reachable: true, key_accepted, summary }
     }
