@@ -15,8 +15,8 @@ the whole process (spawn, stdin, exit) from this script:
         SubagentStop or PreCompact)
   floor sh -c 'cat >/dev/null': what any command hook costs here (process start, stdin), so a
         figure can be read against the machine's load.
-All get the same real payloads (shared/samples/hook-payloads) with a real transcript
-(shared/samples/transcripts) as transcript_path, and are interleaved round by round, so load
+All get the same real payloads (tests/fixtures/claude-code/hook-payloads) with a real transcript
+(tests/fixtures/claude-code/transcripts) as transcript_path, and are interleaved round by round, so load
 changes on the machine hit both alike. Backend states:
   up          ours: tests/backend/start.mjs (the project's real Convex functions) — the detached
               uploader really delivers in the background while the hooks run;
@@ -86,10 +86,7 @@ HOOKS = [
 
 
 def samples_dir() -> Path:
-    for candidate in (REPO.parent / "shared/samples", Path("/work/shared/samples")):
-        if (candidate / "hook-payloads").is_dir():
-            return candidate.resolve()  # hold the real path, not a symlink that may come and go
-    sys.exit("shared/samples not found next to the repository")
+    return REPO / "tests/fixtures/claude-code"
 
 
 def loadavg() -> str:

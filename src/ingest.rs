@@ -398,10 +398,7 @@ mod tests {
     /// The real 2.1.331 subagent session, copied so the test can grow it.
     fn copy_sample(dir: &Path) -> PathBuf {
         let samples = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .ancestors()
-            .map(|a| a.join("shared/samples/transcripts/subagent/-home-dev-work"))
-            .find(|p| p.is_dir())
-            .expect("shared/samples beside the repository");
+            .join("tests/fixtures/claude-code/transcripts/subagent/-home-dev-work");
         let id = "4393a4ec-3239-4206-97e6-49e5a86ce22c";
         let project = dir.join("projects/-home-dev-work");
         std::fs::create_dir_all(project.join(id).join("subagents")).unwrap();

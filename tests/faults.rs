@@ -26,7 +26,7 @@ use common::sandbox::{BIN, Sandbox, assert_hook_ok, wait_for};
 use serde_json::{Value, json};
 
 /// Every hook subcommand the plugin registers, with the event-specific fields of a payload the
-/// real Claude Code 2.1.331 sent for it (shared/samples/hook-payloads/; inlined so the suite does
+/// real Claude Code 2.1.331 sent for it (tests/fixtures/claude-code/hook-payloads/; inlined so the suite does
 /// not depend on where that folder sits — tests/hooks.rs runs the sample files themselves).
 const SCRIPT: &[(&str, &str)] = &[
     ("session-start", r#"{"hook_event_name":"SessionStart","source":"startup"}"#),

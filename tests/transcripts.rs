@@ -10,13 +10,9 @@ use serde_json::Value;
 
 const SESSION: &str = "4393a4ec-3239-4206-97e6-49e5a86ce22c";
 
-/// shared/samples beside the clone (CI) or above a worktree.
+/// What the real Claude Code 2.1.331 wrote: hook payloads and transcripts.
 fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .map(|a| a.join("shared/samples"))
-        .find(|p| p.is_dir())
-        .expect("shared/samples beside the repository")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude-code")
 }
 
 fn copy_dir(from: &Path, to: &Path) {

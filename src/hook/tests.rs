@@ -1,10 +1,11 @@
-//! Hook events built from the real payloads Claude Code 2.1.331 wrote (shared/samples).
+//! Hook events built from the real payloads Claude Code 2.1.331 wrote (tests/fixtures/claude-code).
 
 use super::*;
 use crate::hook::input::{RawInput, read_capped};
 
 fn sample(name: &str) -> RawInput {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/samples/hook-payloads").join(name);
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude-code/hook-payloads").join(name);
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     read_capped(&bytes[..], input::MAX_INPUT_BYTES).unwrap()
 }

@@ -14,13 +14,9 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `shared/samples` sits beside the repository's clone (CI) or its worktree's parent.
+/// Transcripts the real Claude Code 2.1.331 wrote (`tests/fixtures/claude-code/README.md`).
 fn samples() -> PathBuf {
-    let base = repo();
-    base.ancestors()
-        .map(|dir| dir.join("shared/samples/transcripts"))
-        .find(|dir| dir.is_dir())
-        .expect("shared/samples/transcripts beside the repository")
+    repo().join("tests/fixtures/claude-code/transcripts")
 }
 
 fn fixtures() -> PathBuf {

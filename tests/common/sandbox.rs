@@ -28,7 +28,7 @@ pub fn built_plugin(dir: &Path) -> PathBuf {
 }
 
 pub fn samples_dir() -> PathBuf {
-    repo_root().join("../shared/samples")
+    repo_root().join("tests/fixtures/claude-code")
 }
 
 pub struct Sandbox {
