@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod delivery;
 pub mod event;
 pub mod hook;
 pub mod ingest;
@@ -17,4 +18,3 @@ pub mod store;
 pub mod time;
 pub mod transcript;
 pub mod transport;
-pub mod uploader;

@@ -9,7 +9,8 @@ use serde_json::{Map, Value};
 use super::Context;
 use crate::config::{self, ApiKey, Protocol, Setting, Source};
 use crate::store::Store;
-use crate::{paths, transport, uploader};
+use crate::delivery::{launch, state};
+use crate::{paths, transport};
 
 pub fn run(
     ctx: &Context,
@@ -79,9 +80,9 @@ pub fn run(
 
     // New credentials: events the old ones got rejected are retried now.
     let (mut store, _) = Store::open(&ctx.data_dir)?;
-    let retried = uploader::retry_rejected(&mut store, None)?;
+    let retried = state::retry_rejected(&mut store, None)?;
     if store.has_pending()? {
-        uploader::spawn_detached()?;
+        launch::spawn_detached()?;
         println!(
             "Delivery of queued events started in the background{}.",
             if retried > 0 { format!(" ({retried} earlier rejection(s) retried)") } else { String::new() }

@@ -16,7 +16,8 @@ use crate::cli::Command;
 use crate::config::Config;
 use crate::log::Log;
 use crate::redact::Redactor;
-use crate::{paths, uploader};
+use crate::delivery::{drain, launch};
+use crate::paths;
 
 pub struct Context {
     pub config: Config,
@@ -58,9 +59,9 @@ pub fn run(command: Command) -> ExitCode {
         Command::Usage { paths, json, jobs } => usage::run(&ctx, paths, json, jobs),
         Command::Upload { detach } => {
             if detach {
-                uploader::leave_process_tree();
+                launch::leave_process_tree();
             }
-            uploader::run_detached(&ctx.data_dir, &ctx.config, &ctx.log())
+            drain::run_detached(&ctx.data_dir, &ctx.config, &ctx.log())
         }
         hook => unreachable!("hook subcommand {hook:?} is dispatched before commands"),
     };

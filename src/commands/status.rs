@@ -10,7 +10,8 @@ use anyhow::Result;
 use super::Context;
 use crate::config::{self, Protocol, Setting, Source};
 use crate::store::{SessionFilter, Store};
-use crate::{paths, time, transport, uploader};
+use crate::delivery::state;
+use crate::{paths, time, transport};
 
 pub fn run(ctx: &Context) -> Result<()> {
     print!("{}", report(ctx));
@@ -99,11 +100,11 @@ fn store_section(out: &mut String, ctx: &Context, store: &Store) {
         "  events             {} pending, {} parked, {} delivered",
         counts.pending, counts.parked, counts.delivered
     );
-    if let Some(at) = meta_time(store, uploader::META_LAST_SUCCESS) {
+    if let Some(at) = meta_time(store, state::META_LAST_SUCCESS) {
         let _ = writeln!(out, "  last success       {} ({})", time::iso8601(at), ago(now - at));
     }
     if let (Ok(Some(err)), Some(at)) =
-        (store.meta_get(uploader::META_LAST_ERROR), meta_time(store, uploader::META_LAST_ERROR_AT))
+        (store.meta_get(state::META_LAST_ERROR), meta_time(store, state::META_LAST_ERROR_AT))
     {
         let _ = writeln!(
             out,
@@ -113,7 +114,7 @@ fn store_section(out: &mut String, ctx: &Context, store: &Store) {
             ctx.redactor.redact(&err)
         );
     }
-    if let Ok(Some(reason)) = uploader::blocked_reason(store) {
+    if let Ok(Some(reason)) = state::blocked_reason(store) {
         let _ = writeln!(
             out,
             "  DELIVERY STOPPED   {}\n                     Fix the cause, then run `claude-code-sync sync-now` (changing the URL or key also retries).",

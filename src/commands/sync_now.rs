@@ -12,7 +12,9 @@ use crate::event::{Event, EventType, Payload};
 use crate::privacy::Privacy;
 use crate::store::Store;
 use crate::transcript::{self, PriceTable};
-use crate::uploader::{self, DrainOptions, UploaderLock};
+use crate::delivery::drain::{self, DrainOptions};
+use crate::delivery::launch::UploaderLock;
+use crate::delivery::state;
 use crate::{ingest, time, transport};
 
 pub fn run(ctx: &Context, session: Option<String>, all: bool, project: Option<&str>, paths: &[PathBuf]) -> Result<()> {
@@ -38,13 +40,13 @@ pub fn run(ctx: &Context, session: Option<String>, all: bool, project: Option<&s
         );
         return Ok(());
     };
-    let retried = uploader::retry_rejected(&mut store, session.as_deref())?;
+    let retried = state::retry_rejected(&mut store, session.as_deref())?;
     let Some(lock) = take_over_lock(ctx)? else {
         println!("A background upload is busy and did not make way; try again in a moment.");
         return Ok(());
     };
     let opts = DrainOptions { session: session.clone(), retry: None };
-    let report = uploader::drain(&mut store, transport.as_mut(), &opts, &ctx.log())?;
+    let report = drain::drain(&mut store, transport.as_mut(), &opts, &ctx.log())?;
     drop(lock);
     let left = store.outbox_counts(session.as_deref())?;
     let sent = report.recorded + report.duplicates;

@@ -21,7 +21,8 @@ use crate::privacy::Privacy;
 use crate::redact::Redactor;
 use crate::store::Store;
 use crate::transcript::{self, PriceTable};
-use crate::{ingest, paths, project, time, uploader};
+use crate::delivery::launch;
+use crate::{ingest, paths, project, time};
 
 pub use input::HookInput;
 
@@ -148,7 +149,7 @@ fn run_inner(kind: HookKind, data_dir: &Path, started: Instant) -> Result<()> {
         read_transcript(kind, &input, &mut event, &mut store, &privacy, data_dir, &log, now);
     }
     store.record(&event, input.str("transcript_path"), now)?;
-    let start_uploader = uploader::wanted(data_dir, &mut store, &config, &log);
+    let start_uploader = launch::wanted(data_dir, &mut store, &config, &log);
     // The hook's own cost, for `status`: everything above, process start to here (the
     // uploader's start below, a posix_spawn once per burst of hooks, is not in it).
     let micros = started.elapsed().as_micros() as i64;
@@ -158,7 +159,7 @@ fn run_inner(kind: HookKind, data_dir: &Path, started: Instant) -> Result<()> {
     }
     // Last: a starting uploader writes to the store soon, and a hook write after this point
     // would wait for it (SQLite's busy handler sleeps in steps of milliseconds).
-    if start_uploader && let Err(e) = uploader::spawn_detached() {
+    if start_uploader && let Err(e) = launch::spawn_detached() {
         log.error(&format!("could not start the background uploader: {e:#}"));
     }
     Ok(())

@@ -143,7 +143,7 @@ impl RecordEvent {
 }
 
 impl Transport for RecordEvent {
-    fn send(&mut self, events: &[OutboxEvent]) -> Result<Vec<EventOutcome>, SendError> {
+    fn send(&mut self, events: &[OutboxEvent], _: &super::BatchSessions) -> Result<Vec<EventOutcome>, SendError> {
         if events.len() > 1
             && self.batch_supported != Some(false)
             && let Some(outcomes) = self.send_batch(events)?

@@ -1,10 +1,14 @@
-//! Transports turn queued events into backend calls. One trait, so the uploader does not care
+//! Transports turn queued events into backend calls. One trait, so the drain loop does not care
 //! whether events go to `sync:recordEvent` or to OpenSync's HTTP actions.
+//!
+//! A transport gets what it sends and never opens the store: the drain loop reads the batch,
+//! and the session facts a transport asks for, and writes back what the transport answered.
 
 mod choice;
 mod convex;
 mod opensync;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 pub use choice::Choice;
@@ -12,8 +16,11 @@ pub use convex::RecordEvent;
 pub use opensync::OpenSync;
 
 use crate::config::{ApiKey, Config, Protocol, Setting};
-use crate::paths;
-use crate::store::OutboxEvent;
+use crate::store::{OutboxEvent, SessionFacts};
+
+/// The facts of each session of a batch, by session id, for transports that
+/// [need them](Transport::needs_session_facts); empty for the others.
+pub type BatchSessions = HashMap<String, SessionFacts>;
 
 /// What the backend said about one event of a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +65,14 @@ pub struct CheckReport {
 pub trait Transport {
     /// Sends `events` (in order) and answers per event, in the same order. The answer may
     /// cover only a prefix when the connection failed part way; the rest stays pending.
-    fn send(&mut self, events: &[OutboxEvent]) -> Result<Vec<EventOutcome>, SendError>;
+    /// `sessions` holds the facts of every session in `events` when the transport asked for them.
+    fn send(&mut self, events: &[OutboxEvent], sessions: &BatchSessions) -> Result<Vec<EventOutcome>, SendError>;
+
+    /// Whether `send` needs each session's [`SessionFacts`]: true for a backend that keeps one
+    /// record per session, which each call overwrites with the session's whole current state.
+    fn needs_session_facts(&self) -> bool {
+        false
+    }
 
     /// A real round trip that exercises the key.
     fn check(&self) -> CheckReport;
@@ -98,7 +112,7 @@ pub fn connect(config: &Config) -> Option<Connection> {
 pub fn connect_to(url: &str, key: Option<ApiKey>, protocol: &Setting<Protocol>) -> Connection {
     let choice = choice::choose(url, key.as_ref(), protocol);
     let transport: Box<dyn Transport> = match choice.protocol {
-        Protocol::OpenSync => Box::new(OpenSync::new(url, key, paths::data_dir())),
+        Protocol::OpenSync => Box::new(OpenSync::new(url, key)),
         _ => Box::new(RecordEvent::new(url, key)),
     };
     Connection { transport, choice }

@@ -7,7 +7,7 @@
 //!   written once by this process (a message auto-creates a missing session with the arrival
 //!   time as `createdAt`, and `createdAt` is only taken on insert);
 //! - every other event (hooks, summaries) → the session's complete current state, computed from
-//!   the outbox ([`SessionFacts`]), as one `/sync/session`; when that state is what this process
+//!   the outbox by the drain loop ([`SessionFacts`]), as one `/sync/session`; when that state is what this process
 //!   already sent, the event is acknowledged without a call. Hook events have no message of their
 //!   own: the conversation comes from the transcript, with original times and stable ids, and
 //!   sending hook copies too would show every prompt and tool call twice.
@@ -23,16 +23,15 @@
 mod mapping;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, RequestBuilder};
 use serde_json::Value;
 
-use super::{CheckReport, EventOutcome, HttpReply, SendError, Transport};
+use super::{BatchSessions, CheckReport, EventOutcome, HttpReply, SendError, Transport};
 use crate::config::ApiKey;
-use crate::store::{OutboxEvent, SessionFacts, Store};
+use crate::store::{OutboxEvent, SessionFacts};
 use crate::time;
 
 /// One call per event: keep batches modest so progress is recorded often.
@@ -52,9 +51,6 @@ pub struct OpenSync {
     http: Client,
     site: String,
     api_key: Option<ApiKey>,
-    data_dir: PathBuf,
-    /// Read access to the outbox for session facts, opened on first need.
-    store: Option<Store>,
     /// Per session: the last body this process sent to /sync/session.
     sent: HashMap<String, Value>,
     /// Per session: when this process last wrote to it (ms epoch, taken after the reply).
@@ -92,7 +88,7 @@ pub fn site_url(url: &str) -> String {
 }
 
 impl OpenSync {
-    pub fn new(url: &str, api_key: Option<ApiKey>, data_dir: PathBuf) -> OpenSync {
+    pub fn new(url: &str, api_key: Option<ApiKey>) -> OpenSync {
         let timeout = super::request_timeout();
         let http = Client::builder()
             .timeout(timeout)
@@ -104,8 +100,6 @@ impl OpenSync {
             http,
             site: site_url(url),
             api_key,
-            data_dir,
-            store: None,
             sent: HashMap::new(),
             last_write: HashMap::new(),
             session_window: super::env_ms("CLAUDE_SYNC_OPENSYNC_WINDOW_MS").unwrap_or(SESSION_WINDOW),
@@ -122,21 +116,6 @@ impl OpenSync {
     /// Error texts may echo what was sent: never let the key through.
     fn scrub(&self, text: &str) -> String {
         super::scrub(text, self.api_key.as_ref())
-    }
-
-    fn facts(&mut self, session_id: &str) -> Result<SessionFacts, SendError> {
-        if self.store.is_none() {
-            let (store, _) = Store::open(&self.data_dir).map_err(|e| SendError::Transient {
-                message: format!("cannot read the local store: {e:#}"),
-                retry_after: None,
-            })?;
-            self.store = Some(store);
-        }
-        let store = self.store.as_ref().expect("opened above");
-        store.session_facts(session_id).map_err(|e| SendError::Transient {
-            message: format!("cannot read the local store: {e:#}"),
-            retry_after: None,
-        })
     }
 
     fn post(&mut self, path: &str, body: &Value, session_id: &str) -> Result<(), Failure> {
@@ -223,22 +202,16 @@ impl OpenSync {
 }
 
 impl Transport for OpenSync {
-    fn send(&mut self, events: &[OutboxEvent]) -> Result<Vec<EventOutcome>, SendError> {
-        // Facts once per session per batch: they already include every queued event.
-        let mut facts: HashMap<String, SessionFacts> = HashMap::new();
+    fn send(&mut self, events: &[OutboxEvent], sessions: &BatchSessions) -> Result<Vec<EventOutcome>, SendError> {
         let mut outcomes = Vec::with_capacity(events.len());
         for event in events {
-            if !facts.contains_key(&event.session_id) {
-                let f = self.facts(&event.session_id);
-                match f {
-                    Ok(f) => facts.insert(event.session_id.clone(), f),
-                    Err(_) if !outcomes.is_empty() => break,
-                    Err(e) => return Err(e),
-                };
-            }
-            let f = facts[&event.session_id].clone();
-            let result =
-                if event.event_type == "message" { self.send_message(event, &f) } else { self.send_session(event, &f) };
+            // `needs_session_facts` asks the caller for every session of the batch.
+            let facts = sessions.get(&event.session_id).expect("the facts of every session of the batch");
+            let result = if event.event_type == "message" {
+                self.send_message(event, facts)
+            } else {
+                self.send_session(event, facts)
+            };
             match result {
                 Ok(outcome) => outcomes.push(outcome),
                 Err(Failure::Event(reason)) => outcomes.push(EventOutcome::Rejected(reason)),
@@ -301,6 +274,10 @@ impl Transport for OpenSync {
             ),
         };
         CheckReport { reachable: true, key_accepted, summary }
+    }
+
+    fn needs_session_facts(&self) -> bool {
+        true
     }
 
     fn max_batch(&self) -> usize {
