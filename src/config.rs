@@ -379,7 +379,7 @@ pub fn parse_url(v: &Value) -> Result<Option<String>, &'static str> {
     if s.is_empty() {
         return Ok(None);
     }
-    let url = reqwest::Url::parse(s).map_err(|_| "is not a valid URL (expected https://<deployment>.convex.cloud)")?;
+    let url = url::Url::parse(s).map_err(|_| "is not a valid URL (expected https://<deployment>.convex.cloud)")?;
     let loopback = match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),

@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 
 use super::Context;
 use crate::config::{self, ApiKey, Protocol, Setting, Source};
-use crate::store::Store;
 use crate::delivery::{launch, state};
+use crate::store::Store;
 use crate::{paths, transport};
 
 pub fn run(

@@ -14,10 +14,10 @@ use std::process::ExitCode;
 
 use crate::cli::Command;
 use crate::config::Config;
-use crate::log::Log;
-use crate::redact::Redactor;
 use crate::delivery::{drain, launch};
+use crate::log::Log;
 use crate::paths;
+use crate::redact::Redactor;
 
 pub struct Context {
     pub config: Config,

@@ -9,8 +9,8 @@ use anyhow::Result;
 
 use super::Context;
 use crate::config::{self, Protocol, Setting, Source};
-use crate::store::{SessionFilter, Store};
 use crate::delivery::state;
+use crate::store::{SessionFilter, Store};
 use crate::{paths, time, transport};
 
 pub fn run(ctx: &Context) -> Result<()> {

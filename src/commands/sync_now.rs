@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use super::Context;
+use crate::delivery::drain::{self, DrainOptions};
+use crate::delivery::launch::UploaderLock;
+use crate::delivery::state;
 use crate::event::{Event, EventType, Payload};
 use crate::privacy::Privacy;
 use crate::store::Store;
 use crate::transcript::{self, PriceTable};
-use crate::delivery::drain::{self, DrainOptions};
-use crate::delivery::launch::UploaderLock;
-use crate::delivery::state;
 use crate::{ingest, time, transport};
 
 pub fn run(ctx: &Context, session: Option<String>, all: bool, project: Option<&str>, paths: &[PathBuf]) -> Result<()> {

@@ -15,13 +15,13 @@ use anyhow::{Context, Result};
 use serde_json::{Map, Value, json};
 
 use crate::config::Config;
+use crate::delivery::launch;
 use crate::event::{Event, EventType, Payload};
 use crate::log::Log;
 use crate::privacy::Privacy;
 use crate::redact::Redactor;
 use crate::store::Store;
 use crate::transcript::{self, PriceTable};
-use crate::delivery::launch;
 use crate::{ingest, paths, project, time};
 
 pub use input::HookInput;
