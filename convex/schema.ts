@@ -2,7 +2,7 @@
  * Tables written by Claude Code sessions (and, for `sessions`, by OpenCode
  * sessions of an OpenSync-style deployment).
  *
- * Field names follow the seed's "Backend Setup" so its instructions stay true.
+ * Field names follow docs/backend-setup.md so its instructions stay true.
  * `source` is optional in the schema on purpose: a deployment that already holds
  * OpenCode sessions without `source` must accept this schema before
  * `migrations:addSourceToExisting` fills it in. Writers always set it.
@@ -23,7 +23,7 @@ export const tokenUsageValidator = v.object({
   cacheRead: v.optional(v.number()),
 });
 
-/** Every event type the Rust client sends (TEAM.md recordEvent contract). */
+/** Every event type the Rust client sends (the recordEvent contract: docs/backend-protocols.md). */
 export const eventTypeValidator = v.union(
   v.literal("session_start"),
   v.literal("user_prompt"),

@@ -1,4 +1,4 @@
-//! Configuration: environment > `~/.claude-code-sync.json` (the seed's file) > the older Node
+//! Configuration: environment > `~/.claude-code-sync.json` (the product's own file) > the older Node
 //! plugin's `~/.config/claude-code-sync/config.json` (camelCase) > defaults.
 //!
 //! Loading never fails: a broken file or a bad value becomes a `problem` that `status` shows,
@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use crate::paths;
 use crate::redact::UserPattern;
 
-/// Points the seed's config file elsewhere (tests, several profiles).
+/// Points the config file (`~/.claude-code-sync.json`) elsewhere (tests, several profiles).
 pub const CONFIG_FILE_ENV: &str = "CLAUDE_SYNC_CONFIG";
 
 /// Where a setting's value came from; `status` prints it beside the value.
@@ -96,13 +96,13 @@ pub struct Config {
     pub problems: Vec<String>,
 }
 
-/// One layer of raw settings, keyed by the seed's snake_case names.
+/// One layer of raw settings, keyed by the config file's snake_case names.
 struct Layer {
     values: Map<String, Value>,
     source: Source,
 }
 
-/// Environment variables per setting, first match wins. The seed's names first, then the older
+/// Environment variables per setting, first match wins. The product's names first, then the older
 /// Node plugin's.
 const ENV_NAMES: &[(&str, &[&str])] = &[
     ("convex_url", &["CLAUDE_SYNC_CONVEX_URL"]),
@@ -145,7 +145,7 @@ pub const DEFAULT_MAX_PROMPT_CHARS: usize = 2000;
 pub const DEFAULT_MAX_TEXT_CHARS: usize = 1000;
 pub const DEFAULT_RETENTION_DAYS: usize = 30;
 
-/// The seed's config file: `$CLAUDE_SYNC_CONFIG` or `~/.claude-code-sync.json`.
+/// The config file: `$CLAUDE_SYNC_CONFIG` or `~/.claude-code-sync.json`.
 pub fn config_file_path() -> PathBuf {
     match std::env::var_os(CONFIG_FILE_ENV).filter(|p| !p.is_empty()) {
         Some(p) => PathBuf::from(p),
@@ -430,7 +430,7 @@ mod tests {
 
     fn load(env: &[(&str, &str)], file: Option<&str>, legacy: Option<&str>) -> (Config, tempfile::TempDir) {
         let tmp = tempfile::tempdir().unwrap();
-        let file_path = tmp.path().join("seed.json");
+        let file_path = tmp.path().join("config.json");
         let legacy_path = tmp.path().join("legacy.json");
         if let Some(text) = file {
             std::fs::write(&file_path, text).unwrap();
@@ -444,7 +444,7 @@ mod tests {
     }
 
     #[test]
-    fn env_beats_seed_file_beats_legacy_file_beats_defaults() {
+    fn env_beats_config_file_beats_legacy_file_beats_defaults() {
         let (c, tmp) = load(
             &[("CLAUDE_SYNC_AUTO", "false")],
             Some(r#"{"convex_url": "https://a.convex.cloud/", "auto_sync": true, "sync_thinking": true}"#),
@@ -453,7 +453,7 @@ mod tests {
             ),
         );
         assert_eq!(c.backend_url(), Some("https://a.convex.cloud"));
-        assert_eq!(c.convex_url.as_ref().unwrap().source, Source::File(tmp.path().join("seed.json")));
+        assert_eq!(c.convex_url.as_ref().unwrap().source, Source::File(tmp.path().join("config.json")));
         assert!(!c.auto_sync.value);
         assert_eq!(c.auto_sync.source, Source::Env("CLAUDE_SYNC_AUTO"));
         assert!(c.sync_thinking.value);
@@ -466,7 +466,7 @@ mod tests {
     }
 
     #[test]
-    fn legacy_env_names_still_work_and_seed_names_win() {
+    fn legacy_env_names_still_work_and_current_names_win() {
         let (c, _t) = load(&[("CLAUDE_SYNC_AUTO_SYNC", "no")], None, None);
         assert!(!c.auto_sync.value);
         let (c, _t) = load(&[("CLAUDE_SYNC_AUTO_SYNC", "no"), ("CLAUDE_SYNC_AUTO", "yes")], None, None);

@@ -1,4 +1,4 @@
-//! The seed's privacy rules, applied to everything before it is stored or sent:
+//! The privacy rules, applied to everything before it is stored or sent:
 //! prompts truncated; file contents (Write, Edit, MultiEdit, Read, NotebookEdit) replaced by path
 //! and length; tool output reduced to its outcome and lengths unless `sync_tool_output`; tool
 //! details only with `sync_tool_calls`; every kept string redacted.

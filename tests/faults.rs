@@ -1,6 +1,6 @@
 //! Fault injection against the project's real Convex functions on loopback (tests/backend/).
 //!
-//! Each scenario tries hard to break one promise of design.md principles 1–3 — a hook never
+//! Each scenario tries hard to break one promise of delivery (docs/architecture.md) — a hook never
 //! hurts the host, every event is kept locally, and every kept event reaches the backend exactly
 //! once whatever the network did — and then checks it event by event: every hook fired here
 //! carries a unique marker (its `prompt_id`, copied into the event's `detail.promptId`), so the

@@ -1,5 +1,5 @@
 //! `login`: ask for (or take) the URL and key, test them against the deployment, and save them
-//! to the seed's config file with mode 0600. The key never comes from the command line.
+//! to `~/.claude-code-sync.json` with mode 0600. The key never comes from the command line.
 
 use std::io::{BufRead, IsTerminal, Write};
 

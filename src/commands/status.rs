@@ -1,4 +1,4 @@
-//! `status` (the seed's sync-status): configuration with sources, a real connection test,
+//! `status` (`/claude-code-sync:sync-status`): configuration with sources, a real connection test,
 //! the outbox, and what is recorded locally. Always exits 0: it is a report, also run from
 //! the `/claude-code-sync:sync-status` slash command.
 

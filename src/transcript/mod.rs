@@ -1,7 +1,7 @@
 //! Claude Code transcripts: incremental reading, exact token and cost accounting, conversation
 //! items. Pure and store-agnostic: the store persists [`SessionState`] (cursors + tally) as
-//! serde values; `crate::ingest` is the glue to the store. The rules implemented are those of
-//! the team's `shared/docs/transcripts-and-usage.md` (rule numbers in comments refer to it).
+//! serde values; `crate::ingest` is the glue to the store. The accounting rules are those of
+//! `docs/transcripts-and-usage.md`; "rule N" in comments is its rule number N.
 //!
 //! Typical use from a hook (`stop`, `session-end`):
 //! ```no_run

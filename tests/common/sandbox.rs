@@ -52,7 +52,7 @@ impl Sandbox {
         self.env.push((key.to_string(), value.to_string()));
     }
 
-    /// Writes the seed's config file.
+    /// Writes the config file (`~/.claude-code-sync.json`).
     pub fn write_config(&self, config: &serde_json::Value) {
         std::fs::write(self.home.join(".claude-code-sync.json"), config.to_string()).unwrap();
     }
