@@ -1,9 +1,9 @@
 //! Links the binary as a classic (non-PIE) executable on Linux.
 //!
-//! Why: the binary starts on every hook, 10–20 times a turn. As a PIE, the dynamic loader had
-//! to apply ~20,600 relative relocations at each start, writing to (and so copying) ~350 KB of
-//! `.data.rel.ro`: ~270K instructions and ~80 page faults, a fifth of a hook's wall time above
-//! a bare `cat`. Non-PIE, those addresses are fixed at link time: 3 relocations are left.
+//! Why: the binary starts on every hook, 10–20 times a turn. As a PIE, the dynamic loader has
+//! to apply tens of thousands of relative relocations at each start, writing to (and so
+//! copying) every page of `.data.rel.ro` that holds one: a large part of a hook's own cost.
+//! Non-PIE, those addresses are fixed at link time (BENCHMARKS.md has the figures).
 //! The objects stay position-independent; only the final link changes, so dependencies and
 //! proc macros are untouched.
 //!

@@ -1,9 +1,9 @@
 //! claude-code-sync: the binary every hook of the plugin calls, and the user's CLI.
 //!
 //! The entry point is the C `main`, not Rust's `fn main` (`#![no_main]`): Rust's runtime setup
-//! before `fn main` cost every hook ~85 µs and ~110K instructions (measured on a bare binary:
-//! 0.64 -> 0.55 ms wall, 62 -> 41 syscalls), mostly glibc reading and parsing /proc/self/maps
-//! to locate the main thread's stack guard for the stack-overflow message. What that setup did
+//! before `fn main` is paid by every hook, and most of it is glibc reading and parsing
+//! /proc/self/maps to locate the main thread's stack guard for the stack-overflow message
+//! (BENCHMARKS.md has what skipping it saves). What that setup did
 //! that matters is done here: the standard fds are made valid, SIGPIPE is ignored (a write to
 //! a closed pipe or socket is an error, not a silent death: the uploader writes to sockets),
 //! a panic exits 101 after its message, and stdout is flushed at exit (`process::exit` runs

@@ -67,9 +67,8 @@ fn write_out(file: Option<&Path>, explain: bool, redactor: &Redactor) -> anyhow:
 }
 
 /// A regular file mapped into memory, read-only. Reading a large file into a buffer costs a
-/// page fault per 4 KiB of fresh memory and a copy of every byte: on 32 MB of transcript text
-/// the command took 0.76× the CPU of the build before the trigram search when it read the
-/// file, 0.51× when it mapped it (BENCHMARKS.md). The mapping shares the page cache's pages.
+/// page fault per 4 KiB of fresh memory and a copy of every byte, a large share of the
+/// command's time on a big file (BENCHMARKS.md); the mapping shares the page cache's pages.
 ///
 /// Like every reader of mapped files (ripgrep's default), it trusts the file not to change
 /// while the command runs: a file truncated meanwhile ends the process with SIGBUS, and bytes

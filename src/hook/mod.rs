@@ -166,10 +166,10 @@ fn run_inner(kind: HookKind, data_dir: &Path, started: Instant) -> Result<()> {
 }
 
 /// Turns a hook input into the event that is stored and sent.
-/// Transcript bytes one hook reads at most (measured: ~40 MB/s with conversation items,
-/// redaction and store writes, so ≤ 0.2 s for `stop`, which Claude Code waits for, and ≤ 0.4 s
-/// of SessionEnd's 1.5 s). A turn is far smaller; only a first read of a long session hits
-/// this, and the detached uploader reads the rest.
+/// Transcript bytes one hook reads at most: enough for any turn, small enough that a first read
+/// of a long session keeps `stop` (which Claude Code waits for) well under a second and
+/// `session-end` well inside its 1.5 s before Claude Code kills it. The detached uploader reads
+/// the rest.
 const STOP_BUDGET: u64 = 8 << 20;
 const SESSION_END_BUDGET: u64 = 16 << 20;
 

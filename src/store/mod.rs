@@ -116,12 +116,12 @@ impl Store {
     /// Why: SQLite's last connection to close checkpoints the WAL into the database with
     /// fsyncs and deletes the WAL and -shm files, which the next hook then creates again. With
     /// no backend configured (no uploader keeping a connection open), and for the first hooks
-    /// of a turn, every hook was that last connection: 4 fsyncs, 2 unlinks and the files made
-    /// again, per hook: 0.6 ms at rest on this machine's disk, tens of ms when the disk is
-    /// busy. A WAL left in place is read back by the next process that opens the store with no
-    /// other connection open (SQLite rebuilds its index from the whole WAL, ~2 µs a page), so
-    /// it is kept small: past `HOOK_WAL_CHECKPOINT_PAGES` (1 MB; a hook writes 3–6 pages, so
-    /// once in 40–80 hooks, under 5% so off the p95) the hook checkpoints and truncates it.
+    /// of a turn, every hook would be that last connection: fsyncs, unlinks and the files made
+    /// again, per hook, which a busy disk makes slow. A WAL left in place is read back by the
+    /// next process that opens the store with no other connection open (SQLite rebuilds its
+    /// index from the whole WAL), so it is kept small: past `HOOK_WAL_CHECKPOINT_PAGES` the
+    /// hook checkpoints and truncates it; a hook writes a few pages, so that is one hook in
+    /// dozens, rare enough to stay out of the p95.
     /// SQLite's automatic checkpoint is off on these connections:
     /// after that rebuild SQLite counts every page of the WAL as not yet copied, so it would
     /// copy the whole WAL again at each commit and never restart it.
