@@ -128,6 +128,10 @@ type it at the prompt, pipe it with --key-stdin, or set CLAUDE_SYNC_API_KEY.")]
         jobs: usize,
     },
 
+    /// Record the hook events the plugin's launcher kept on disk before the binary was installed
+    #[command(name = "replay-spool", hide = true)]
+    ReplaySpool,
+
     /// The detached background uploader (started by hooks)
     #[command(name = "__upload", hide = true)]
     Upload {
