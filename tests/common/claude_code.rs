@@ -310,6 +310,18 @@ impl ClaudeCode {
         (out.status, report)
     }
 
+    /// Any other `claude` command line (`plugin marketplace add …`, `plugin install …`) in
+    /// `home`, with the same environment as a session plus `extra_env`.
+    pub fn run_cli(&self, home: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> SessionOutput {
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(args).current_dir(home);
+        self.apply_env(&mut cmd, home);
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        run_bounded(cmd, SESSION_TIMEOUT)
+    }
+
     fn apply_env(&self, cmd: &mut Command, home: &Path) {
         for (key, _) in env::vars_os() {
             let k = key.to_string_lossy();
