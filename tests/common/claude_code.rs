@@ -78,6 +78,7 @@ pub fn locate_claude() -> Option<PathBuf> {
         panic!("Claude Code {CLAUDE_CODE_VERSION} not found at {}: {hint}", bin.display());
     }
     eprintln!("SKIPPED end-to-end test: Claude Code {CLAUDE_CODE_VERSION} not found at {}; {hint}", bin.display());
+    super::sandbox::note_skipped(&format!("Claude Code {CLAUDE_CODE_VERSION} not installed"));
     None
 }
 
