@@ -89,6 +89,9 @@ def installed_plugin(tmp: Path) -> tuple[Path, dict]:
 # The least any command hook can cost on this machine: a process that reads stdin and exits
 # (the floor of tests/e2e/bench_hook_overhead.py), timed the same way.
 FLOOR = ["sh", "-c", "cat >/dev/null"]
+RELEASE_BIN = REPO / "target/release/claude-code-sync"
+# The binary itself, exec form: how hooks ran it before the plugin had a launcher.
+OURS_HOOK = RELEASE_BIN
 NODE_PREFIX = REPO / ".cache/node-plugin"
 NODE_VERSION = "0.1.15"
 

@@ -187,7 +187,7 @@ fn an_older_version_is_removed_once_this_one_is_installed() {
     let assets = release_assets(scratch.path());
     // A mirror holding extra assets of other platforms still verifies this one.
     let mirror = scratch.path().join("mirror");
-    common::install::copy_tree(&assets, &mirror);
+    common::sandbox::copy_tree(&assets, &mirror);
     std::fs::write(mirror.join("claude-code-sync-aarch64-apple-darwin"), b"another platform").unwrap();
     write_sums(&mirror);
     let server = HttpServer::files(&mirror);

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::sandbox::{BIN, plugin_root, repo_root, run_with_stdin, wait_for};
+use super::sandbox::{BIN, copy_tree, plugin_root, repo_root, run_with_stdin, wait_for};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const MARKETPLACE: &str = "claude-code-sync";
@@ -43,19 +43,6 @@ pub fn write_sums(dir: &Path) {
         .output()
         .expect("sha256sum");
     assert!(out.status.success(), "{out:?}");
-}
-
-pub fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 pub struct Installed {

@@ -29,6 +29,20 @@ pub fn built_plugin(dir: &Path) -> PathBuf {
     plugin
 }
 
+/// A recursive copy of a folder (files copied, not linked), as an install or a fixture needs.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
 /// The plugin folder Claude Code installs (what marketplace.json names).
 pub fn plugin_root() -> PathBuf {
     repo_root().join("plugin")
