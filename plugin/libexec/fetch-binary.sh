@@ -153,7 +153,7 @@ url_allowed() {
 
 fetch() { # URL FILE
   if command -v curl >/dev/null 2>&1; then
-    curl -fsSL --connect-timeout 10 --max-time 300 --retry 2 -o "$2" "$1" 2>/dev/null
+    curl -fsSL --connect-timeout 10 --speed-limit 1024 --speed-time 30 --retry 2 -o "$2" "$1" 2>/dev/null
   elif command -v wget >/dev/null 2>&1; then
     wget -q -T 30 -t 2 -O "$2" "$1" 2>/dev/null
   else

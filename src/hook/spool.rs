@@ -52,7 +52,8 @@ pub fn replay_if_any(data_dir: &Path) -> Result<usize> {
 fn replay(data_dir: &Path, dir: &Path) -> Result<usize> {
     // One replay at a time; a hook that finds one under way waits for it, so its own event
     // lands after the spooled ones.
-    let lock = crate::paths::open_private_append(&data_dir.join("spool.lock")).context("cannot create the spool lock")?;
+    let lock =
+        crate::paths::open_private_append(&data_dir.join("spool.lock")).context("cannot create the spool lock")?;
     lock.lock().context("cannot lock the spool")?;
     let mut spooled: Vec<Spooled> = fs::read_dir(dir)
         .with_context(|| format!("cannot read {}", dir.display()))?
@@ -111,7 +112,7 @@ mod tests {
         let b = parse("1765000000000000001-10.prompt-submit.json").unwrap();
         let c = parse("1765000000000000002-1.stop.json").unwrap();
         assert_eq!((a.nanos, a.pid, a.kind), (1765000000000000001, 9, "session-start"));
-        let mut all = vec![c, b, a];
+        let mut all = [c, b, a];
         all.sort();
         assert_eq!(all.iter().map(|s| s.kind).collect::<Vec<_>>(), ["session-start", "prompt-submit", "stop"]);
         assert!(parse(".1765000000000000001-9.stop.json.tmp").is_none());
