@@ -70,8 +70,17 @@ fn report(ctx: &Context) -> String {
             };
             let _ = writeln!(out, "  protocol           {protocol} — {}", connection.choice.reason);
             let started = Instant::now();
-            let check = connection.transport.check();
-            let _ = writeln!(out, "  {} ({} ms)", check.summary, started.elapsed().as_millis());
+            match (connection.choice.protocol, c.backend_url()) {
+                (Protocol::OpenSync, _) | (_, None) => {
+                    let check = connection.transport.check();
+                    let _ = writeln!(out, "  {} ({} ms)", check.summary, started.elapsed().as_millis());
+                }
+                (_, Some(url)) => {
+                    let health = transport::RecordEvent::new(url, c.api_key().cloned()).health();
+                    let _ = writeln!(out, "  {} ({} ms)", health.check.summary, started.elapsed().as_millis());
+                    health_section(&mut out, &health);
+                }
+            }
         }
     }
 
@@ -84,6 +93,28 @@ fn report(ctx: &Context) -> String {
     }
     let _ = writeln!(out, "  log                {}", paths::log_path(&ctx.data_dir).display());
     out
+}
+
+/// The contract versions side by side, and what the deployment's state means for the user.
+fn health_section(out: &mut String, health: &transport::Health) {
+    let client = transport::RecordEvent::CONTRACT_VERSION;
+    if let Some(deployment) = health.contract_version {
+        let types = match health.event_types.len() {
+            0 => String::new(),
+            n => format!(", it knows {n} event types"),
+        };
+        let _ = writeln!(out, "  contract           client {client}, deployment {deployment}{types}");
+        if deployment < client {
+            let _ = writeln!(
+                out,
+                "  NOTE               the deployment's functions are older than this client: fields and event types\n                     \
+                 it does not know may be refused. Deploy this version's convex/ (`npx convex deploy`)."
+            );
+        }
+    }
+    if health.key_configured == Some(false) {
+        let _ = writeln!(out, "  WARNING            {}", transport::RecordEvent::OPEN_DEPLOYMENT_WARNING);
+    }
 }
 
 fn store_section(out: &mut String, ctx: &Context, store: &Store) {
