@@ -5,12 +5,10 @@
  * the real Claude Code hook payloads) and what a newer client or another
  * client (raw hook fields, extra fields, new event types) may send.
  */
-import { convexTest } from "convex-test";
 import { afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import { api } from "./_generated/api";
 import { MAX_DETAIL_BYTES, MAX_PAYLOAD_BYTES, jsonBytes, lastPathPart } from "./contract";
-import schema from "./schema";
-import { modules } from "./test.setup";
+import { setup, tables } from "./test.setup";
 
 type Sent = {
   sessionId: string;
@@ -34,16 +32,6 @@ const fixtureName = (p: string) => p.split("/").pop()!.replace(/\.json$/, "");
 const todays = Object.entries(clientPayloads).map(([p, events]) => [fixtureName(p), events] as const);
 const hooks = Object.fromEntries(Object.entries(hookPayloads).map(([p, v]) => [fixtureName(p), v]));
 
-function setup() {
-  return convexTest({ schema, modules, transactionLimits: true });
-}
-
-async function tables(t: ReturnType<typeof setup>) {
-  return await t.run(async (ctx) => ({
-    sessions: await ctx.db.query("sessions").collect(),
-    events: await ctx.db.query("events").collect(),
-  }));
-}
 
 /** A stored document without the fields the database adds. */
 function stripped<T extends Record<string, unknown>>(doc: T) {

@@ -35,8 +35,11 @@ export const KNOWN_EVENT_TYPES = [
 export const SOURCES = ["claude-code", "opencode"] as const;
 export type Source = (typeof SOURCES)[number];
 
-/** Contract payload fields holding text, and those holding a number. */
-const STRING_FIELDS = [
+/**
+ * Contract payload fields holding text: the session's metadata, where the
+ * newest event carrying one wins. Then those holding a number.
+ */
+export const STRING_FIELDS = [
   "projectName",
   "workingDirectory",
   "gitBranch",

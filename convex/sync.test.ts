@@ -1,12 +1,10 @@
-import { convexTest } from "convex-test";
 import { ConvexError } from "convex/values";
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { api } from "./_generated/api";
 import { requireReadKey } from "./access";
-import schema from "./schema";
 import { CONTRACT_VERSION, KNOWN_EVENT_TYPES, MAX_TEXT_CHARS } from "./contract";
 import { MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_DETAIL_BYTES, MAX_PAYLOAD_BYTES, foldEvent } from "./sync";
-import { modules } from "./test.setup";
+import { setup, tables } from "./test.setup";
 
 type EventArgs = {
   sessionId: string;
@@ -27,16 +25,6 @@ function event(
   return { sessionId, eventId, eventType, timestamp, source: "claude-code", payload };
 }
 
-function setup() {
-  return convexTest({ schema, modules, transactionLimits: true });
-}
-
-async function tables(t: ReturnType<typeof setup>) {
-  return await t.run(async (ctx) => ({
-    sessions: await ctx.db.query("sessions").collect(),
-    events: await ctx.db.query("events").collect(),
-  }));
-}
 
 /** The data of the ConvexError a call rejected with. */
 async function convexErrorData(p: Promise<unknown>): Promise<Record<string, unknown>> {
@@ -108,18 +96,7 @@ describe("what is refused", () => {
 
   test("every event type the client sends is accepted, message included", async () => {
     const t = setup();
-    const types: EventArgs["eventType"][] = [
-      "session_start",
-      "user_prompt",
-      "tool_use",
-      "tool_failure",
-      "response_complete",
-      "subagent_stop",
-      "pre_compact",
-      "session_end",
-      "manual_sync",
-      "message",
-    ];
+    const types = [...KNOWN_EVENT_TYPES];
     for (const [i, type] of types.entries()) {
       const detail = type === "message" ? { role: "assistant", kind: "text", text: "hi" } : undefined;
       const r = await t.mutation(api.sync.recordEvent, event(`e${i}`, type, i, detail ? { detail } : {}));

@@ -22,6 +22,7 @@ import {
   CONTRACT_VERSION,
   KNOWN_EVENT_TYPES,
   MAX_PAYLOAD_BYTES,
+  STRING_FIELDS,
   checkEvent,
   jsonBytes,
   sessionFacts,
@@ -54,14 +55,7 @@ type Status = Infer<typeof statusValidator>;
 type SessionFields = Omit<Doc<"sessions">, "_id" | "_creationTime">;
 
 /** Metadata where the value carried by the newest event wins. */
-const LATEST_METADATA = [
-  "projectName",
-  "workingDirectory",
-  "gitBranch",
-  "model",
-  "startType",
-  "endReason",
-] as const;
+const LATEST_METADATA = STRING_FIELDS;
 
 /** Session totals the client computes exactly from the transcript. */
 const EXACT_FIGURES = [
