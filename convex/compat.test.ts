@@ -7,7 +7,7 @@
  */
 import { afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import { api } from "./_generated/api";
-import { MAX_DETAIL_BYTES, MAX_PAYLOAD_BYTES, jsonBytes, lastPathPart } from "./contract";
+import { MAX_DETAIL_BYTES, MAX_EXTRA_BYTES, MAX_PAYLOAD_BYTES, jsonBytes, lastPathPart } from "./contract";
 import { setup, tables } from "./test.setup";
 
 type Sent = {
@@ -244,12 +244,14 @@ describe("payload size stays bounded", () => {
     expect(e.payload.f0).toBe(payload.f0); // the smallest are kept
   });
 
-  test("an oversized unknown top-level field is bounded too", async () => {
+  test("unknown top-level fields are bounded too, to MAX_EXTRA_BYTES together", async () => {
     const t = setup();
     const big = "t".repeat(MAX_DETAIL_BYTES + 1);
-    await t.mutation(api.sync.recordEvent, { ...base, eventId: "e1", payload: {}, trace: big });
+    const mid = "m".repeat(100 * 1024);
+    await t.mutation(api.sync.recordEvent, { ...base, eventId: "e1", payload: {}, trace: big, a: mid, b: mid, c: 1 });
     const [e] = (await tables(t)).events;
-    expect(e.extra).toEqual({ trace: { omitted: "too_large", bytes: jsonBytes(big) } });
+    expect(e.extra).toEqual({ trace: { omitted: "too_large", bytes: jsonBytes(big) }, a: { omitted: "too_large", bytes: jsonBytes(mid) }, b: mid, c: 1 });
+    expect(jsonBytes(e.extra)).toBeLessThanOrEqual(MAX_EXTRA_BYTES);
   });
 });
 

@@ -73,8 +73,13 @@ export const MAX_TEXT_CHARS = 8192;
  */
 export const MAX_DETAIL_BYTES = 256 * 1024;
 
-/** Largest payload (and `extra`) stored: the largest fields become notes until it fits. */
+/**
+ * Largest payload stored, and largest set of unknown top-level fields: the
+ * largest fields become notes until each fits. With the ids and metadata, an
+ * event stays well inside Convex's 1 MiB document limit.
+ */
 export const MAX_PAYLOAD_BYTES = 512 * 1024;
+export const MAX_EXTRA_BYTES = 128 * 1024;
 
 export type TokenUsage = { input: number; output: number; cacheCreation?: number; cacheRead?: number };
 
@@ -186,17 +191,17 @@ const omitted = (bytes: number) => ({ omitted: "too_large", bytes });
 /**
  * `fields` with every field not in `keep` that is over MAX_DETAIL_BYTES
  * replaced by a note of its size, then the largest of them replaced too until
- * the whole fits in MAX_PAYLOAD_BYTES.
+ * the whole fits in `maxBytes`.
  */
-function boundFields(fields: Record<string, unknown>, keep: readonly string[]): Record<string, unknown> {
+function boundFields(fields: Record<string, unknown>, keep: readonly string[], maxBytes: number): Record<string, unknown> {
   const sizes = Object.entries(fields)
     .filter(([k]) => !keep.includes(k))
     .map(([k, v]) => [k, jsonBytes(v)] as const);
-  if (sizes.every(([, n]) => n <= MAX_DETAIL_BYTES) && jsonBytes(fields) <= MAX_PAYLOAD_BYTES) return fields;
+  if (sizes.every(([, n]) => n <= MAX_DETAIL_BYTES) && jsonBytes(fields) <= maxBytes) return fields;
   const out = { ...fields };
   for (const [k, n] of sizes) if (n > MAX_DETAIL_BYTES) out[k] = omitted(n);
   for (const [k, n] of [...sizes].sort((a, b) => b[1] - a[1])) {
-    if (jsonBytes(out) <= MAX_PAYLOAD_BYTES) break;
+    if (jsonBytes(out) <= maxBytes) break;
     if (n > 64) out[k] = omitted(n);
   }
   return out;
@@ -205,8 +210,8 @@ function boundFields(fields: Record<string, unknown>, keep: readonly string[]): 
 /** The event as stored: oversized detail or unknown fields become notes of their size. */
 export function bounded(ev: SyncEvent): SyncEvent {
   const metadata = KNOWN_PAYLOAD_FIELDS.filter((f) => f !== "detail");
-  const payload = boundFields(ev.payload, metadata);
-  const extra = ev.extra && boundFields(ev.extra, []);
+  const payload = boundFields(ev.payload, metadata, MAX_PAYLOAD_BYTES);
+  const extra = ev.extra && boundFields(ev.extra, [], MAX_EXTRA_BYTES);
   if (payload === ev.payload && extra === ev.extra) return ev;
   return extra === undefined ? { ...ev, payload } : { ...ev, payload, extra };
 }

@@ -100,10 +100,7 @@ pub fn run(
 /// command pipes the key from the shell's own `printf` to `npx convex env set`, which reads it
 /// from stdin: the key appears in no process's arguments. Nothing is run here.
 pub fn generate_key(ctx: &Context, url: Option<String>, force: bool, protocol: Option<Protocol>) -> Result<()> {
-    let url = match url {
-        Some(u) => Some(parse_url(u)?),
-        None => ctx.config.backend_url().map(String::from),
-    };
+    let given = url.map(parse_url).transpose()?;
     let path = config::config_file_path();
     let mut settings = existing_settings(&path)?;
     if settings.get("api_key").is_some_and(|k| k.as_str().is_some_and(|k| !k.trim().is_empty())) && !force {
@@ -113,9 +110,11 @@ pub fn generate_key(ctx: &Context, url: Option<String>, force: bool, protocol: O
         );
     }
     let key = new_key()?;
-    if let Some(u) = &url {
+    if let Some(u) = &given {
         settings.insert("convex_url".into(), Value::String(u.clone()));
     }
+    // The deployment to tell about: the one given, else the one configured (file or environment).
+    let url = given.or_else(|| ctx.config.backend_url().map(String::from));
     if let Some(p) = protocol {
         settings.insert("protocol".into(), Value::String(p.to_string()));
     }
