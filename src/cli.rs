@@ -133,6 +133,10 @@ on the deployment.")]
         jobs: usize,
     },
 
+    /// Record the hook events the plugin's launcher kept on disk before the binary was installed
+    #[command(name = "replay-spool", hide = true)]
+    ReplaySpool,
+
     /// The detached background uploader (started by hooks)
     #[command(name = "__upload", hide = true)]
     Upload {

@@ -2,6 +2,7 @@
 //! built from it, and the data dir; failures become one clear line on stderr and exit 1.
 
 mod forget;
+mod install_report;
 mod login;
 mod redact;
 mod sessions;
@@ -61,6 +62,11 @@ pub fn run(command: Command) -> ExitCode {
         Command::Forget { session, project } => forget::run(&ctx, session.as_deref(), project.as_deref()),
         Command::Redact { file, explain } => redact::run(file.as_deref(), explain, &ctx.redactor),
         Command::Usage { paths, json, jobs } => usage::run(&ctx, paths, json, jobs),
+        Command::ReplaySpool => crate::hook::spool::replay_command(&ctx.data_dir).map(|n| {
+            if n > 0 {
+                ctx.log().info(&format!("recorded {n} event(s) kept on disk before the binary was installed"));
+            }
+        }),
         Command::Upload { detach } => {
             if detach {
                 uploader::leave_process_tree();

@@ -21,6 +21,7 @@ fn report(ctx: &Context) -> String {
     let mut out = String::new();
     let c = &ctx.config;
     let _ = writeln!(out, "claude-code-sync {}\n", env!("CARGO_PKG_VERSION"));
+    super::install_report::write(&mut out, &ctx.data_dir);
     let _ = writeln!(out, "Configuration");
     let url = c.convex_url.as_ref().map(|s| (s.value.clone(), s.source.clone()));
     line(&mut out, "convex_url", url.clone().unwrap_or(("(not set)".into(), Source::Default)));
