@@ -22,9 +22,9 @@ const FIXTURES = path.join(REPO, "tests/fixtures/claude-code");
 const OUT = path.join(REPO, "tests/fixtures/client-payloads");
 const BIN = path.resolve(process.argv[2] ?? path.join(REPO, "target/debug/claude-code-sync"));
 
-/** The hook subcommand hooks/hooks.json runs for each hook event. */
+/** The hook subcommand plugin/hooks/hooks.json runs for each hook event. */
 function subcommands() {
-  const hooks = JSON.parse(readFileSync(path.join(REPO, "hooks/hooks.json"), "utf8")).hooks;
+  const hooks = JSON.parse(readFileSync(path.join(REPO, "plugin/hooks/hooks.json"), "utf8")).hooks;
   return Object.fromEntries(Object.entries(hooks).map(([event, [entry]]) => [event, entry.hooks[0].args[0]]));
 }
 
