@@ -219,3 +219,42 @@ fn human_bytes(n: u64) -> String {
         _ => format!("{:.1} MiB", n as f64 / 1_048_576.0),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::{CheckReport, Health};
+
+    fn health(version: Option<u64>, key_configured: Option<bool>) -> Health {
+        Health {
+            check: CheckReport { reachable: true, key_accepted: Some(true), summary: "connected".into() },
+            key_configured,
+            contract_version: version,
+            event_types: vec!["session_start".into(), "message".into()],
+        }
+    }
+
+    fn section(h: &Health) -> String {
+        let mut out = String::new();
+        health_section(&mut out, h);
+        out
+    }
+
+    #[test]
+    fn an_older_deployment_gets_a_note_and_one_without_a_key_a_warning() {
+        let current = section(&health(Some(transport::RecordEvent::CONTRACT_VERSION), Some(true)));
+        assert_eq!(current, "  contract           client 2, deployment 2, it knows 2 event types\n");
+
+        let older = section(&health(Some(1), Some(true)));
+        assert!(older.contains("client 2, deployment 1"), "{older}");
+        assert!(older.contains("NOTE") && older.contains("npx convex deploy"), "{older}");
+        assert!(!older.contains("WARNING"), "{older}");
+
+        let open = section(&health(Some(2), Some(false)));
+        assert!(open.contains("WARNING            the deployment has no CLAUDE_SYNC_API_KEY"), "{open}");
+        assert!(!open.contains("NOTE"), "{open}");
+
+        // A deployment that could not be asked says nothing it does not know.
+        assert_eq!(section(&health(None, None)), "");
+    }
+}
