@@ -8,17 +8,9 @@
 import { afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import { api } from "./_generated/api";
 import { MAX_DETAIL_BYTES, MAX_EXTRA_BYTES, MAX_PAYLOAD_BYTES, jsonBytes, lastPathPart } from "./contract";
-import { setup, tables } from "./test.setup";
+import { setup, tables, type SentEvent } from "./test.setup";
 
-type Sent = {
-  sessionId: string;
-  eventId: string;
-  eventType: string;
-  timestamp: number;
-  source: "claude-code" | "opencode";
-  payload: Record<string, unknown>;
-  [extra: string]: unknown;
-};
+type Sent = SentEvent;
 
 const clientPayloads = import.meta.glob<Sent[]>("../tests/fixtures/client-payloads/*.json", {
   eager: true,

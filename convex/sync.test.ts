@@ -4,16 +4,9 @@ import { api } from "./_generated/api";
 import { requireReadKey } from "./access";
 import { CONTRACT_VERSION, KNOWN_EVENT_TYPES, MAX_TEXT_CHARS } from "./contract";
 import { MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_DETAIL_BYTES, MAX_PAYLOAD_BYTES, foldEvent } from "./sync";
-import { setup, tables } from "./test.setup";
+import { setup, tables, type SentEvent } from "./test.setup";
 
-type EventArgs = {
-  sessionId: string;
-  eventId: string;
-  eventType: string;
-  timestamp: number;
-  source: "claude-code" | "opencode";
-  payload: Record<string, unknown>;
-};
+type EventArgs = SentEvent;
 
 function event(
   eventId: string,

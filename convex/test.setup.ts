@@ -17,3 +17,14 @@ export async function tables(t: ReturnType<typeof setup>) {
     events: await ctx.db.query("events").collect(),
   }));
 }
+
+/** One event as a client sends it to recordEvent (fields a newer client adds included). */
+export type SentEvent = {
+  sessionId: string;
+  eventId: string;
+  eventType: string;
+  timestamp: number;
+  source: "claude-code" | "opencode";
+  payload: Record<string, unknown>;
+  [extra: string]: unknown;
+};
