@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 pub use choice::Choice;
-pub use convex::RecordEvent;
+pub use convex::{Health, RecordEvent};
 pub use opensync::OpenSync;
 
 use crate::config::{ApiKey, Config, Protocol, Setting};

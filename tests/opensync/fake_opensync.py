@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A faithful fake of OpenSync's HTTP actions, for the integration tests (Python stdlib only).
 
-Written from docs/backend-protocols.md (what OpenSync's code does, not what its
+Written from docs/backend-protocols.md, part 2 (what OpenSync's code does, not what its
 docs say), quirks included:
 
 - Auth: `Authorization: Bearer osk_...`, the key NOT trimmed. No header -> 401 "Missing

@@ -1,6 +1,7 @@
 //! OpenSync's HTTP actions: `POST <site>/sync/session` and `POST <site>/sync/message` with
 //! `Authorization: Bearer osk_…` — what opensync.dev and self-hosted forks run (they have no
-//! `recordEvent`). The contract and its quirks: docs/backend-protocols.md; the mapping: docs/opensync.md.
+//! `recordEvent`). The contract and its quirks: docs/backend-protocols.md, part 2; the mapping:
+//! docs/opensync.md.
 //!
 //! Events become calls like this:
 //! - a `message` event (a transcript item) → one `/sync/message`, after the session has been
