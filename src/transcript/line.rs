@@ -13,7 +13,6 @@ use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
 
 /// Visitor methods that accept every other JSON shape (numbers, null, arrays, objects) as the
 /// given "absent" value, consuming nested content.
@@ -43,18 +42,6 @@ macro_rules! other_shapes_as_absent {
             Ok($absent)
         }
     };
-}
-
-/// Decodes a raw line: strips a trailing `\r` (CRLF files) and a UTF-8 BOM, and replaces invalid
-/// UTF-8 with U+FFFD instead of dropping the line (its usage still counts).
-pub fn decode(bytes: &[u8]) -> Cow<'_, str> {
-    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
-    // from_utf8 is several times faster than the lossy path, which only invalid lines need.
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Cow::Borrowed(text),
-        Err(_) => String::from_utf8_lossy(bytes),
-    }
 }
 
 /// Parses one line. `None` when it is not a JSON object (counted by the caller). Works on bytes:
@@ -95,17 +82,34 @@ pub fn parse(line: &[u8]) -> Option<RawLine<'_>> {
     Some(parsed)
 }
 
+/// The raw value of the top-level field `key` of the JSON object `json`, found by the scanner
+/// (the other values are skipped, not parsed).
+pub fn top_level_field<'t>(json: &'t [u8], key: &str) -> Option<&'t [u8]> {
+    let mut found = None;
+    for_each_field(json, |k, v| {
+        if found.is_none() && k == key {
+            found = Some(v);
+        }
+    })?;
+    found
+}
+
 /// Calls `f(key, raw value)` for each top-level field of the object in `text` (keys with escapes
 /// are skipped: no field the engine reads has one). `None` when `text` is not a well-formed
 /// object at the top level; nested values are delimited, not validated.
-fn for_each_field<'t>(b: &'t [u8], mut f: impl FnMut(&'t str, &'t [u8])) -> Option<()> {
-    let mut i = skip_ws(b, 0);
+fn for_each_field<'t>(b: &'t [u8], f: impl FnMut(&'t str, &'t [u8])) -> Option<()> {
+    let end = object_fields(b, skip_ws(b, 0), f)?;
+    (skip_ws(b, end) == b.len()).then_some(())
+}
+
+/// [`for_each_field`] of the object that starts at `i`; returns the index just past it.
+fn object_fields<'t>(b: &'t [u8], mut i: usize, mut f: impl FnMut(&'t str, &'t [u8])) -> Option<usize> {
     if b.get(i) != Some(&b'{') {
         return None;
     }
     i = skip_ws(b, i + 1);
     if b.get(i) == Some(&b'}') {
-        return (skip_ws(b, i + 1) == b.len()).then_some(());
+        return Some(i + 1);
     }
     loop {
         if b.get(i) != Some(&b'"') {
@@ -128,16 +132,16 @@ fn for_each_field<'t>(b: &'t [u8], mut f: impl FnMut(&'t str, &'t [u8])) -> Opti
         i = skip_ws(b, end);
         match b.get(i) {
             Some(b',') => i = skip_ws(b, i + 1),
-            Some(b'}') => return (skip_ws(b, i + 1) == b.len()).then_some(()),
+            Some(b'}') => return Some(i + 1),
             _ => return None,
         }
     }
 }
 
 /// A raw JSON value as a string field: borrowed when it is a plain string without escapes.
-fn str_value(value: &[u8]) -> Str<'_> {
-    if value.len() >= 2 && value[0] == b'"' && !value.contains(&b'\\') {
-        return Str(Some(String::from_utf8_lossy(&value[1..value.len() - 1])));
+pub fn str_value(value: &[u8]) -> Str<'_> {
+    if value.len() >= 2 && value[0] == b'"' && memchr::memchr(b'\\', value).is_none() {
+        return Str(Some(utf8_lossy(&value[1..value.len() - 1])));
     }
     match String::from_utf8_lossy(value) {
         Cow::Borrowed(text) => serde_json::from_str(text).unwrap_or_default(),
@@ -147,8 +151,29 @@ fn str_value(value: &[u8]) -> Str<'_> {
     }
 }
 
+/// Text from bytes, invalid UTF-8 replaced by U+FFFD (validated with SIMD first: the common case).
+fn utf8_lossy(bytes: &[u8]) -> Cow<'_, str> {
+    match simdutf8::basic::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
 fn num_value(value: &[u8]) -> Num {
     serde_json::from_slice(value).unwrap_or_default()
+}
+
+/// A token count: plain digits read directly, anything else as [`Count`] reads it.
+fn count_value(value: &[u8]) -> Count {
+    if !value.is_empty() && value.len() <= 19 && value.iter().all(u8::is_ascii_digit) {
+        return Count(value.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')));
+    }
+    serde_json::from_slice(value).unwrap_or_default()
+}
+
+/// A JSON string's text; `None` for any other value.
+fn string_value(value: &[u8]) -> Option<String> {
+    value.starts_with(b"\"").then(|| serde_json::from_slice(value).ok()).flatten()
 }
 
 fn object_value(value: &[u8]) -> Option<&[u8]> {
@@ -202,18 +227,82 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// Index of the closing quote of a string whose content starts at `i`: the next quote not
-/// preceded by an odd run of backslashes. (Searching for quotes alone is much faster than
-/// stopping at every backslash: code in transcripts is full of `\n`.)
+/// Index of the closing quote of a string whose content starts at `i`: the first quote not
+/// escaped by a backslash. Looks at 64 bytes at a time, as bit masks of their quotes and
+/// backslashes: text and code in transcripts are full of escaped quotes and `\n`, which made a
+/// search that stops at every quote (or every backslash) slow.
 fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
-    loop {
-        let q = i + memchr::memchr(b'"', &b[i..])?;
-        let backslashes = b[..q].iter().rev().take_while(|&&c| c == b'\\').count();
-        if backslashes % 2 == 0 {
-            return Some(q);
+    // Bit 0 set: the first byte of the next block is escaped.
+    let mut carry = 0u64;
+    while let Some(block) = b.get(i..i + 64) {
+        let (quotes, backslashes) = masks64(block);
+        let escaped = if backslashes | carry == 0 { 0 } else { escaped_bits(backslashes, &mut carry) };
+        let unescaped = quotes & !escaped;
+        if unescaped != 0 {
+            return Some(i + unescaped.trailing_zeros() as usize);
         }
-        i = q + 1;
+        i += 64;
     }
+    let mut escaped = carry != 0;
+    for (k, &c) in b[i..].iter().enumerate() {
+        if escaped {
+            escaped = false;
+        } else if c == b'\\' {
+            escaped = true;
+        } else if c == b'"' {
+            return Some(i + k);
+        }
+    }
+    None
+}
+
+/// The bytes of a 64-byte block escaped by a backslash, given the block's backslashes; `carry`
+/// says whether the block's first byte is escaped, and is set for the next block.
+fn escaped_bits(backslashes: u64, carry: &mut u64) -> u64 {
+    let mut escaped = *carry;
+    let mut next = 0;
+    let mut rest = backslashes;
+    while rest != 0 {
+        let at = rest.trailing_zeros();
+        rest &= rest - 1;
+        if escaped & (1 << at) != 0 {
+            continue; // an escaped backslash escapes nothing
+        }
+        if at == 63 {
+            next = 1;
+        } else {
+            escaped |= 1 << (at + 1);
+        }
+    }
+    *carry = next;
+    escaped
+}
+
+/// Bit masks of the quotes and the backslashes of a 64-byte block.
+#[cfg(target_arch = "x86_64")]
+fn masks64(block: &[u8]) -> (u64, u64) {
+    use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8};
+    assert!(block.len() >= 64);
+    let (mut quotes, mut backslashes) = (0u64, 0u64);
+    // SAFETY: SSE2 is part of the x86_64 baseline, and the four unaligned 16-byte loads are
+    // within `block` (asserted above).
+    unsafe {
+        let (quote, backslash) = (_mm_set1_epi8(b'"' as i8), _mm_set1_epi8(b'\\' as i8));
+        for k in 0..4 {
+            let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast::<__m128i>());
+            quotes |= u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)) as u16) << (16 * k);
+            backslashes |= u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(v, backslash)) as u16) << (16 * k);
+        }
+    }
+    (quotes, backslashes)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn masks64(block: &[u8]) -> (u64, u64) {
+    block[..64]
+        .iter()
+        .enumerate()
+        .fold((0, 0), |(q, b), (k, &c)| (q | (u64::from(c == b'"') << k), b | (u64::from(c == b'\\') << k)))
 }
 
 /// Index just past the value starting at `i`.
@@ -331,13 +420,13 @@ impl<'a> ApiMessage<'a> {
     }
 
     pub fn usage(&self) -> Option<Usage> {
-        self.usage.and_then(|raw| serde_json::from_slice(raw).ok())
+        self.usage.and_then(Usage::parse)
     }
 
-    /// The content as blocks; a plain string becomes one text block. Empty when the content
-    /// is not valid UTF-8 (parse a [`decode`]d line to get its text with U+FFFD).
+    /// The content as blocks; a plain string becomes one text block. Invalid UTF-8 in a text
+    /// reads as U+FFFD.
     pub fn blocks(&self) -> Vec<Block<'a>> {
-        self.content.and_then(|c| std::str::from_utf8(c).ok()).map(content_blocks).unwrap_or_default()
+        self.content.map(content_blocks).unwrap_or_default()
     }
 
     /// The `type` of the first content block, found without parsing the content.
@@ -381,46 +470,73 @@ impl<'a> ApiMessage<'a> {
     }
 }
 
-/// Content that is either a string or an array of blocks (messages, tool results).
-pub fn content_blocks(raw: &str) -> Vec<Block<'_>> {
-    let text = raw.trim_start();
-    if text.starts_with('"') {
-        let Ok(s) = serde_json::from_str::<Cow<'_, str>>(text) else { return Vec::new() };
-        return vec![Block { kind: Str(Some(Cow::Borrowed("text"))), text: Str(Some(s)), ..Block::default() }];
-    }
-    if text.starts_with('[') {
-        // One pass when every element is an object (the norm); element by element otherwise.
-        if let Ok(blocks) = serde_json::from_str::<Vec<Block<'_>>>(text) {
-            return blocks;
+/// Content that is either a string or an array of blocks (messages, tool results), from its
+/// raw JSON. Blocks are delimited by the scanner, so the large values they carry (tool inputs,
+/// tool output, thinking) are neither validated nor copied until a caller asks for them;
+/// elements that are not objects are skipped.
+pub fn content_blocks(raw: &[u8]) -> Vec<Block<'_>> {
+    let mut i = skip_ws(raw, 0);
+    match raw.get(i) {
+        Some(b'"') => match str_value(&raw[i..]) {
+            Str(Some(text)) => {
+                vec![Block { kind: Str(Some(Cow::Borrowed("text"))), text: Str(Some(text)), ..Block::default() }]
+            }
+            Str(None) => Vec::new(),
+        },
+        Some(b'[') => {
+            let mut blocks = Vec::new();
+            i = skip_ws(raw, i + 1);
+            while let Some(&c) = raw.get(i) {
+                if c == b']' {
+                    break;
+                }
+                if c != b'{' {
+                    let Some(end) = skip_value(raw, i) else { break };
+                    i = skip_ws(raw, end);
+                } else {
+                    let mut block = Block::default();
+                    let end = object_fields(raw, i, |key, v| match key {
+                        "type" => block.kind = str_value(v),
+                        "text" => block.text = str_value(v),
+                        "thinking" => block.thinking = Some(v),
+                        "id" => block.id = str_value(v),
+                        "name" => block.name = str_value(v),
+                        "input" => block.input = Some(v),
+                        "tool_use_id" => block.tool_use_id = str_value(v),
+                        "content" => block.content = Some(v),
+                        "is_error" => block.is_error = Flag(v == b"true"),
+                        _ => {}
+                    });
+                    let Some(end) = end else { break };
+                    blocks.push(block);
+                    i = skip_ws(raw, end);
+                }
+                match raw.get(i) {
+                    Some(b',') => i = skip_ws(raw, i + 1),
+                    _ => break,
+                }
+            }
+            blocks
         }
-        let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(text) else { return Vec::new() };
-        return items.into_iter().filter_map(|item| serde_json::from_str(item.get()).ok()).collect();
+        _ => Vec::new(),
     }
-    Vec::new()
 }
 
 /// One content block: text, thinking, tool_use, tool_result, image…
-#[derive(Deserialize, Default, Debug)]
-#[serde(default)]
+#[derive(Default, Debug)]
 pub struct Block<'a> {
-    #[serde(rename = "type", borrow)]
     pub kind: Str<'a>,
-    #[serde(borrow)]
     pub text: Str<'a>,
-    #[serde(borrow)]
-    pub thinking: Str<'a>,
+    /// Raw JSON of a thinking block's text: decoded ([`str_value`]) only when thinking is kept.
+    pub thinking: Option<&'a [u8]>,
     /// tool_use id.
-    #[serde(borrow)]
     pub id: Str<'a>,
-    #[serde(borrow)]
     pub name: Str<'a>,
-    #[serde(borrow)]
-    pub input: Option<&'a RawValue>,
-    #[serde(borrow)]
+    /// Raw JSON of a tool_use input.
+    pub input: Option<&'a [u8]>,
     pub tool_use_id: Str<'a>,
-    /// tool_result content: a string or blocks.
-    #[serde(borrow)]
-    pub content: Option<&'a RawValue>,
+    /// Raw JSON of a tool_result's content: a string or blocks.
+    pub content: Option<&'a [u8]>,
     pub is_error: Flag,
 }
 
@@ -428,6 +544,54 @@ impl Block<'_> {
     pub fn kind(&self) -> &str {
         self.kind.as_str().unwrap_or("")
     }
+}
+
+/// The number of characters of the JSON string `raw` (quotes included) once decoded, counted
+/// without decoding it: tool output is most of a transcript's conversation bytes and only its
+/// length is kept. `None` when `raw` is not a plain, well-formed JSON string in valid UTF-8
+/// (the caller then decodes it the lenient way).
+pub fn json_string_chars(raw: &[u8]) -> Option<u64> {
+    let inner = raw.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    // Control characters must be escaped in JSON; a decoder refuses the string.
+    if inner.iter().fold(false, |bad, &b| bad | (b < 0x20)) {
+        return None;
+    }
+    let mut chars = simdutf8::basic::from_utf8(inner).ok()?.chars().count() as u64;
+    let mut i = 0;
+    while let Some(at) = memchr::memchr(b'\\', &inner[i..]).map(|p| i + p) {
+        match *inner.get(at + 1)? {
+            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {
+                chars -= 1;
+                i = at + 2;
+            }
+            b'u' => {
+                let code = hex4(inner.get(at + 2..at + 6)?)?;
+                if (0xD800..0xDC00).contains(&code) {
+                    // A surrogate pair is one character; a lone half is refused by decoders.
+                    if inner.get(at + 6..at + 8)? != b"\\u" {
+                        return None;
+                    }
+                    let low = hex4(inner.get(at + 8..at + 12)?)?;
+                    if !(0xDC00..0xE000).contains(&low) {
+                        return None;
+                    }
+                    chars -= 11;
+                    i = at + 12;
+                } else if (0xDC00..0xE000).contains(&code) {
+                    return None;
+                } else {
+                    chars -= 5;
+                    i = at + 6;
+                }
+            }
+            _ => return None,
+        }
+    }
+    Some(chars)
+}
+
+fn hex4(digits: &[u8]) -> Option<u32> {
+    digits.iter().try_fold(0u32, |n, &d| Some(n * 16 + (d as char).to_digit(16)?))
 }
 
 /// `message.usage` of an assistant line.
@@ -480,6 +644,25 @@ pub struct AdvisorIteration {
 }
 
 impl Usage {
+    /// Reads a raw `usage` object with the scanner; the same as deserializing it, without the
+    /// detour of its lenient fields through `serde_json::Value`. `None` when it is not an object.
+    fn parse(raw: &[u8]) -> Option<Usage> {
+        let mut u = Usage::default();
+        for_each_field(raw, |key, v| match key {
+            "input_tokens" => u.input_tokens = count_value(v),
+            "output_tokens" => u.output_tokens = count_value(v),
+            "cache_creation_input_tokens" => u.cache_creation_input_tokens = count_value(v),
+            "cache_read_input_tokens" => u.cache_read_input_tokens = count_value(v),
+            "cache_creation" => u.cache_creation = serde_json::from_slice(v).ok(),
+            "server_tool_use" => u.server_tool_use = serde_json::from_slice(v).ok(),
+            "inference_geo" => u.inference_geo = string_value(v),
+            "speed" => u.speed = string_value(v),
+            "iterations" => u.iterations = serde_json::from_slice(v).ok(),
+            _ => {}
+        })?;
+        Some(u)
+    }
+
     /// Advisor iterations (rule 6); other iteration types are already in the top-level figures.
     pub fn advisor_iterations(&self) -> Vec<AdvisorIteration> {
         let Some(items) = &self.iterations else { return Vec::new() };
@@ -663,11 +846,85 @@ mod tests {
     }
 
     #[test]
-    fn decode_strips_crlf_and_bom_and_keeps_invalid_utf8() {
-        assert_eq!(decode(b"{}\r"), "{}");
-        assert_eq!(decode("\u{feff}{}".as_bytes()), "{}");
-        let text = decode(b"{\"t\":\"a\xffb\"}");
-        assert_eq!(text, "{\"t\":\"a\u{fffd}b\"}");
+    fn crlf_bom_and_invalid_utf8_keep_the_line_and_its_text() {
+        let line = parse(
+            b"\xef\xbb\xbf{\"type\":\"user\",\"message\":{\"content\":[{\"type\":\"text\",\"text\":\"a\xffb\"}]}}\r",
+        )
+        .unwrap();
+        let blocks = line.api_message().unwrap().blocks();
+        assert_eq!(blocks[0].text.as_str(), Some("a\u{fffd}b"));
+    }
+
+    #[test]
+    fn json_string_chars_counts_what_a_decoder_gives() {
+        for raw in [
+            r#""""#,
+            r#""plain""#,
+            r#""a\nb\t\"q\" \\ \/""#,
+            r#""caf\u00e9 \ud83e\udd16 🤖 日本語""#,
+            "\"naïve — “quoted”\"",
+        ] {
+            let decoded: String = serde_json::from_str(raw).unwrap();
+            assert_eq!(json_string_chars(raw.as_bytes()), Some(decoded.chars().count() as u64), "{raw}");
+        }
+        for refused in [&br#""lone \ud800 half""#[..], br#""bad \x escape""#, b"\"tab\tinside\"", b"\"\xff\"", b"[1]"] {
+            assert_eq!(json_string_chars(refused), None, "{}", String::from_utf8_lossy(refused));
+        }
+    }
+
+    /// The first unescaped quote, byte by byte: what `string_end` must find.
+    fn string_end_reference(b: &[u8], i: usize) -> Option<usize> {
+        let mut escaped = false;
+        for (k, &c) in b.iter().enumerate().skip(i) {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => return Some(k),
+                _ => {}
+            }
+        }
+        None
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn string_end_finds_the_first_unescaped_quote(
+            text in proptest::collection::vec(proptest::sample::select(vec![b'"', b'\\', b'a', b'\n', 0xe2]), 0..300),
+            start in 0usize..8,
+        ) {
+            let start = start.min(text.len());
+            proptest::prop_assert_eq!(string_end(&text, start), string_end_reference(&text, start));
+        }
+    }
+
+    #[test]
+    fn string_end_carries_an_escape_across_blocks() {
+        for len in 60..70 {
+            let mut text = vec![b'a'; len];
+            text.extend_from_slice(b"\\\"x\"");
+            assert_eq!(string_end(&text, 0), Some(len + 3), "{len}");
+            let mut text = vec![b'a'; len];
+            text.extend_from_slice(b"\\\\\"x");
+            assert_eq!(string_end(&text, 0), Some(len + 2), "{len}");
+        }
+    }
+
+    #[test]
+    fn the_usage_scanner_reads_what_serde_reads() {
+        for raw in [
+            r#"{"input_tokens":10,"output_tokens":-3,"cache_read_input_tokens":null,"cache_creation_input_tokens":"7",
+                "cache_creation":"bogus","iterations":[{"type":"advisor_message","model":"claude-haiku-5-5","input_tokens":5,"output_tokens":2}]}"#,
+            r#"{"input_tokens":3004,"cache_creation_input_tokens":12,"cache_read_input_tokens":149058,"output_tokens":256,
+                "server_tool_use":{"web_search_requests":2,"web_fetch_requests":0},"service_tier":"standard",
+                "cache_creation":{"ephemeral_1h_input_tokens":4,"ephemeral_5m_input_tokens":8},"inference_geo":"us","iterations":[],"speed":"fast"}"#,
+            r#"{"input_tokens":1.5e3,"output_tokens":"12","speed":3,"inference_geo":null,"server_tool_use":[1]}"#,
+            "{}",
+        ] {
+            let scanned = Usage::parse(raw.as_bytes()).unwrap();
+            let serde: Usage = serde_json::from_str(raw).unwrap();
+            assert_eq!(format!("{scanned:?}"), format!("{serde:?}"), "{raw}");
+        }
+        assert!(Usage::parse(b"[1]").is_none());
     }
 
     #[test]

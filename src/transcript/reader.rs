@@ -183,13 +183,13 @@ pub fn read_new(
 }
 
 #[cfg(unix)]
-fn dev_ino(meta: &std::fs::Metadata) -> (u64, u64) {
+pub(crate) fn dev_ino(meta: &std::fs::Metadata) -> (u64, u64) {
     use std::os::unix::fs::MetadataExt;
     (meta.dev(), meta.ino())
 }
 
 #[cfg(not(unix))]
-fn dev_ino(_meta: &std::fs::Metadata) -> (u64, u64) {
+pub(crate) fn dev_ino(_meta: &std::fs::Metadata) -> (u64, u64) {
     (0, 0)
 }
 
