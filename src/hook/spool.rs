@@ -52,7 +52,8 @@ pub fn replay_if_any(data_dir: &Path) -> Result<usize> {
 fn replay(data_dir: &Path, dir: &Path) -> Result<usize> {
     // One replay at a time; a hook that finds one under way waits for it, so its own event
     // lands after the spooled ones.
-    let lock = crate::paths::open_private_append(&data_dir.join("spool.lock")).context("cannot create the spool lock")?;
+    let lock =
+        crate::paths::open_private_append(&data_dir.join("spool.lock")).context("cannot create the spool lock")?;
     lock.lock().context("cannot lock the spool")?;
     let mut spooled: Vec<Spooled> = fs::read_dir(dir)
         .with_context(|| format!("cannot read {}", dir.display()))?

@@ -399,3 +399,170 @@ fn in_project(files: &SessionFiles, project: &str) -> bool {
         .unwrap_or_default();
     folder == project || folder.ends_with(&format!("-{project}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use rusqlite::types::Value;
+
+    use super::*;
+    use crate::redact::Redactor;
+    use crate::transcript::scan;
+
+    /// Every fixture transcript (the real Claude Code sessions, a fork whose file sorts before
+    /// its parent's, edge cases, pricing cases) under one config dir, plus a session with a
+    /// secret in a prompt.
+    fn tree(dir: &Path) -> PathBuf {
+        let projects = dir.join("projects");
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        for set in ["claude-code/transcripts/multi-tools", "claude-code/transcripts/subagent", "transcripts/fork"]
+            .into_iter()
+            .chain(["transcripts/edge", "transcripts/pricing"])
+        {
+            copy_dir(&fixtures.join(set), &projects);
+        }
+        // Line ids are unique across real sessions (uuids); two fixtures share `c1`, which would
+        // make the stored item depend on which session is written first.
+        let child = projects.join("-home-dev-fork/child.jsonl");
+        let text = std::fs::read_to_string(&child).unwrap().replace(r#""uuid":"c1""#, r#""uuid":"fork-c1""#);
+        std::fs::write(&child, text).unwrap();
+        let secret = "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789";
+        let line = format!(
+            r#"{{"type":"user","uuid":"u-secret","sessionId":"secret","cwd":"/home/dev/app","timestamp":"2026-11-24T11:40:00.000Z","message":{{"role":"user","content":"use key {secret} please"}}}}"#
+        );
+        std::fs::create_dir_all(projects.join("-home-dev-app")).unwrap();
+        std::fs::write(projects.join("-home-dev-app/secret.jsonl"), format!("{line}\n")).unwrap();
+        dir.to_path_buf()
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                copy_dir(&entry.path(), &to.join(entry.file_name()));
+            } else {
+                std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+            }
+        }
+    }
+
+    fn import(root: &Path, data: &Path, jobs: usize, slice_bytes: u64) -> (Store, Backfill, Vec<Progress>) {
+        let (mut store, _) = Store::open(data).unwrap();
+        let (redactor, _) = Redactor::new(&[], &[]);
+        let privacy = Privacy::defaults(&redactor);
+        let roots = [root.to_path_buf()];
+        let opts = BackfillOptions { slice_bytes, ..BackfillOptions::new(&roots, None, jobs, 1) };
+        let mut shown = Vec::new();
+        let report = backfill(&mut store, &privacy, &PriceTable::bundled(), &opts, &mut |p| shown.push(p.clone()));
+        assert!(report.failures.is_empty(), "{:?}", report.failures);
+        (store, report, shown)
+    }
+
+    /// Every row of the store's tables, sorted; the outbox without its sequence numbers, which
+    /// follow the order rows were written in.
+    fn dump(store: &Store) -> Vec<(String, Vec<Vec<Value>>)> {
+        let conn = rusqlite::Connection::open(store.path()).unwrap();
+        [
+            ("sessions", "SELECT * FROM sessions"),
+            ("outbox", "SELECT event_id, session_id, event_type, timestamp, payload, created_at, state FROM outbox"),
+            ("transcript_state", "SELECT * FROM transcript_state"),
+            ("meta", "SELECT * FROM meta"),
+        ]
+        .into_iter()
+        .map(|(table, sql)| {
+            let mut stmt = conn.prepare(sql).unwrap();
+            let columns = stmt.column_count();
+            let mut rows: Vec<Vec<Value>> = stmt
+                .query_map([], |r| (0..columns).map(|i| r.get::<_, Value>(i)).collect())
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            rows.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+            (table.to_string(), rows)
+        })
+        .collect()
+    }
+
+    #[test]
+    fn parallel_and_serial_imports_store_the_same_bytes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tree(&tmp.path().join("tree"));
+        // Small slices: every session is read in several, handed over by whichever thread.
+        let (serial, first, _) = import(&root, &tmp.path().join("serial"), 1, 4096);
+        let (parallel, second, shown) = import(&root, &tmp.path().join("parallel"), 4, 4096);
+        assert_eq!((first.sessions, first.updated, first.queued), (second.sessions, second.updated, second.queued));
+        assert!(first.queued > 20 && first.sessions >= 8, "{first:?}");
+        // Progress goes one way, to every session and every byte read.
+        assert!(shown.windows(2).all(|w| w[0].done <= w[1].done && w[0].bytes <= w[1].bytes), "{shown:?}");
+        let last = shown.last().unwrap();
+        assert_eq!((last.done, last.sessions, last.bytes), (second.sessions, second.sessions, second.bytes));
+        assert!(last.total_bytes >= second.bytes);
+        let (serial, parallel) = (dump(&serial), dump(&parallel));
+        assert!(serial[..3].iter().all(|(_, rows)| !rows.is_empty()), "sessions, events and states stored");
+        for ((table, a), (_, b)) in serial.iter().zip(&parallel) {
+            assert_eq!(a.len(), b.len(), "{table}");
+            for (a, b) in a.iter().zip(b) {
+                assert_eq!(a, b, "{table}");
+            }
+        }
+
+        let text = format!("{serial:?}");
+        assert!(!text.contains("sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789"), "redacted before it is stored");
+        assert!(text.contains("[REDACTED:anthropic-api-key]"));
+    }
+
+    #[test]
+    fn imported_figures_are_those_of_one_full_single_threaded_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tree(&tmp.path().join("tree"));
+        let (store, _, _) = import(&root, &tmp.path().join("data"), 3, 4096);
+        let sessions = transcript::discover_sessions(&[root]);
+        for summary in scan::summarize(&sessions, &PriceTable::bundled(), 1) {
+            let row = store.session(&summary.session_id).unwrap().expect("every session has a row");
+            let t = &summary.token_usage;
+            assert_eq!(
+                (row.input_tokens, row.output_tokens, row.cache_creation_tokens, row.cache_read_tokens),
+                (t.input as i64, t.output as i64, t.cache_creation as i64, t.cache_read as i64),
+                "{}",
+                summary.session_id
+            );
+            assert_eq!(row.cost_usd, summary.cost, "{}", summary.session_id);
+            assert_eq!(
+                (row.prompt_count, row.message_count, row.tool_call_count),
+                (summary.prompts as i64, summary.message_count as i64, summary.tool_call_count as i64),
+                "{}",
+                summary.session_id
+            );
+            assert_eq!(
+                (row.started_at, row.ended_at),
+                (summary.started_ms, summary.ended_ms),
+                "{}",
+                summary.session_id
+            );
+        }
+    }
+
+    #[test]
+    fn a_second_import_reads_only_what_is_new() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tree(&tmp.path().join("tree"));
+        let data = tmp.path().join("data");
+        let (store, first, _) = import(&root, &data, 2, SLICE_BYTES);
+        let before = dump(&store);
+        drop(store);
+        let (store, again, _) = import(&root, &data, 2, SLICE_BYTES);
+        assert_eq!((again.sessions, again.updated, again.queued, again.bytes), (first.sessions, 0, 0, 0));
+        assert_eq!(dump(&store), before, "nothing changed");
+
+        let path = root.join("projects/-home-dev-app/secret.jsonl");
+        let mut file = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+        use std::io::Write as _;
+        writeln!(file, r#"{{"type":"user","uuid":"u-2","sessionId":"secret","timestamp":"2026-11-24T11:41:00.000Z","message":{{"role":"user","content":"and more"}}}}"#).unwrap();
+        drop(store);
+        let (store, more, _) = import(&root, &data, 2, SLICE_BYTES);
+        assert_eq!((more.updated, more.queued), (1, 1));
+        assert_eq!(store.session("secret").unwrap().unwrap().prompt_count, 2);
+    }
+}

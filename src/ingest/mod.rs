@@ -454,6 +454,47 @@ mod tests {
         assert_eq!(payload.detail.as_ref().unwrap()["subagentTokenUsage"]["input"], 2044);
     }
 
+    /// A `message` payload serialized straight from the item is the JSON a [`Payload`] whose
+    /// detail is the item as a JSON object (without id, session, time, model) gives.
+    #[test]
+    fn message_payloads_are_those_of_the_item_as_a_json_object() {
+        let tmp = tempfile::tempdir().unwrap();
+        let main = copy_sample(tmp.path());
+        let (redactor, _) = Redactor::new(&[], &[]);
+        let privacy = Privacy { sync_thinking: true, ..privacy(&redactor) };
+        let mut items = Vec::new();
+        let opts = CatchUpOptions {
+            privacy: Some(&privacy),
+            conversation: ConversationOptions { include_thinking: true },
+            max_bytes: None,
+        };
+        let files = transcript::session_files(&main);
+        transcript::catch_up(&mut SessionState::default(), &files, &opts, |item| items.push(item));
+        let metadata = Metadata {
+            project_name: Some("work".into()),
+            working_directory: Some("/home/dev/\"work\"".into()),
+            git_branch: None,
+        };
+        assert!(items.len() >= 8);
+        for item in &items {
+            let mut detail = serde_json::to_value(item).unwrap();
+            for key in ["id", "sessionId", "timestampMs", "model"] {
+                detail.as_object_mut().unwrap().remove(key);
+            }
+            let payload = Payload {
+                project_name: metadata.project_name.clone(),
+                working_directory: metadata.working_directory.clone(),
+                model: item.model.clone(),
+                detail: Some(detail),
+                ..Payload::default()
+            };
+            let event = message_event(item, "s", &metadata, 7);
+            assert_eq!(event.payload, serde_json::to_string(&payload).unwrap());
+            assert_eq!(event.timestamp, item.timestamp_ms.unwrap_or(7));
+            assert_eq!(event.event_id, format!("msg:{}", item.id));
+        }
+    }
+
     #[test]
     fn reading_in_slices_ends_where_one_read_does() {
         let tmp = tempfile::tempdir().unwrap();
