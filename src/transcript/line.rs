@@ -51,35 +51,45 @@ pub fn parse(line: &[u8]) -> Option<RawLine<'_>> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let line = line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line);
     let mut parsed = RawLine::default();
-    for_each_field(line, |key, value| match key {
-        "type" => parsed.kind = str_value(value),
-        "sessionId" => parsed.session_id = str_value(value),
-        "uuid" => parsed.uuid = str_value(value),
-        "timestamp" => parsed.timestamp = str_value(value),
-        "requestId" => parsed.request_id = str_value(value),
-        "requestSessionId" => parsed.request_session_id = str_value(value),
-        "cwd" => parsed.cwd = str_value(value),
-        "gitBranch" => parsed.git_branch = str_value(value),
-        "version" => parsed.version = str_value(value),
-        "agentId" => parsed.agent_id = str_value(value),
-        "promptSource" => parsed.prompt_source = str_value(value),
-        "subtype" => parsed.subtype = str_value(value),
-        "summary" => parsed.summary = str_value(value),
-        "isSidechain" => parsed.is_sidechain = Flag(value == b"true"),
-        "isMeta" => parsed.is_meta = Flag(value == b"true"),
-        "isCompactSummary" => parsed.is_compact_summary = Flag(value == b"true"),
-        "isApiErrorMessage" => parsed.is_api_error_message = Flag(value == b"true"),
-        "hasUnknownModelCost" => parsed.has_unknown_model_cost = Flag(value == b"true"),
-        "costUSD" => parsed.cost_usd = num_value(value),
-        "totalCostUSD" => parsed.total_cost_usd = num_value(value),
-        "totalDuration" => parsed.total_duration = num_value(value),
-        "startTime" => parsed.start_time = num_value(value),
-        "message" => parsed.message = ApiMessage::parse(value),
-        "data" => parsed.data = object_value(value),
-        "modelUsage" => parsed.model_usage = object_value(value),
-        _ => {}
+    let end = object_values(line, skip_ws(line, 0), |key, at| {
+        if key == Some("message") {
+            // Parsed where it stands: its content (tool output, file contents) is scanned once.
+            let (message, end) = ApiMessage::parse_at(line, at)?;
+            parsed.message = message;
+            return Some(end);
+        }
+        let end = skip_value(line, at)?;
+        let value = &line[at..end];
+        match key {
+            Some("type") => parsed.kind = str_value(value),
+            Some("sessionId") => parsed.session_id = str_value(value),
+            Some("uuid") => parsed.uuid = str_value(value),
+            Some("timestamp") => parsed.timestamp = str_value(value),
+            Some("requestId") => parsed.request_id = str_value(value),
+            Some("requestSessionId") => parsed.request_session_id = str_value(value),
+            Some("cwd") => parsed.cwd = str_value(value),
+            Some("gitBranch") => parsed.git_branch = str_value(value),
+            Some("version") => parsed.version = str_value(value),
+            Some("agentId") => parsed.agent_id = str_value(value),
+            Some("promptSource") => parsed.prompt_source = str_value(value),
+            Some("subtype") => parsed.subtype = str_value(value),
+            Some("summary") => parsed.summary = str_value(value),
+            Some("isSidechain") => parsed.is_sidechain = Flag(value == b"true"),
+            Some("isMeta") => parsed.is_meta = Flag(value == b"true"),
+            Some("isCompactSummary") => parsed.is_compact_summary = Flag(value == b"true"),
+            Some("isApiErrorMessage") => parsed.is_api_error_message = Flag(value == b"true"),
+            Some("hasUnknownModelCost") => parsed.has_unknown_model_cost = Flag(value == b"true"),
+            Some("costUSD") => parsed.cost_usd = num_value(value),
+            Some("totalCostUSD") => parsed.total_cost_usd = num_value(value),
+            Some("totalDuration") => parsed.total_duration = num_value(value),
+            Some("startTime") => parsed.start_time = num_value(value),
+            Some("data") => parsed.data = object_value(value),
+            Some("modelUsage") => parsed.model_usage = object_value(value),
+            _ => {}
+        }
+        Some(end)
     })?;
-    Some(parsed)
+    (skip_ws(line, end) == line.len()).then_some(parsed)
 }
 
 /// The raw value of the top-level field `key` of the JSON object `json`, found by the scanner
@@ -103,7 +113,24 @@ fn for_each_field<'t>(b: &'t [u8], f: impl FnMut(&'t str, &'t [u8])) -> Option<(
 }
 
 /// [`for_each_field`] of the object that starts at `i`; returns the index just past it.
-fn object_fields<'t>(b: &'t [u8], mut i: usize, mut f: impl FnMut(&'t str, &'t [u8])) -> Option<usize> {
+fn object_fields<'t>(b: &'t [u8], i: usize, mut f: impl FnMut(&'t str, &'t [u8])) -> Option<usize> {
+    object_values(b, i, |key, at| {
+        let end = skip_value(b, at)?;
+        if let Some(key) = key {
+            f(key, &b[at..end]);
+        }
+        Some(end)
+    })
+}
+
+/// Walks the object that starts at `i`: `value(key, at)` gets each key (`None` when it has
+/// escapes) and where its value starts, and returns where the value ends (parsing it on the way
+/// or skipping it). Returns the index just past the object.
+fn object_values<'t>(
+    b: &'t [u8],
+    mut i: usize,
+    mut value: impl FnMut(Option<&'t str>, usize) -> Option<usize>,
+) -> Option<usize> {
     if b.get(i) != Some(&b'{') {
         return None;
     }
@@ -116,18 +143,15 @@ fn object_fields<'t>(b: &'t [u8], mut i: usize, mut f: impl FnMut(&'t str, &'t [
             return None;
         }
         let key_end = string_end(b, i + 1)?;
-        let key = std::str::from_utf8(&b[i + 1..key_end]).ok();
+        let key = std::str::from_utf8(&b[i + 1..key_end]).ok().filter(|k| !k.contains('\\'));
         i = skip_ws(b, key_end + 1);
         if b.get(i) != Some(&b':') {
             return None;
         }
         i = skip_ws(b, i + 1);
-        let end = skip_value(b, i)?;
+        let end = value(key, i)?;
         if end == i {
             return None;
-        }
-        if let Some(key) = key.filter(|k| !k.contains('\\')) {
-            f(key, &b[i..end]);
         }
         i = skip_ws(b, end);
         match b.get(i) {
@@ -236,7 +260,7 @@ fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
     let mut carry = 0u64;
     while let Some(block) = b.get(i..i + 64) {
         let (quotes, backslashes) = masks64(block);
-        let escaped = if backslashes | carry == 0 { 0 } else { escaped_bits(backslashes, &mut carry) };
+        let escaped = escaped_bits(backslashes, &mut carry);
         let unescaped = quotes & !escaped;
         if unescaped != 0 {
             return Some(i + unescaped.trailing_zeros() as usize);
@@ -257,25 +281,17 @@ fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
 }
 
 /// The bytes of a 64-byte block escaped by a backslash, given the block's backslashes; `carry`
-/// says whether the block's first byte is escaped, and is set for the next block.
+/// says whether the block's first byte is escaped, and is set for the next block. Branch-free
+/// (simdjson's method): a run of backslashes escapes the byte after it when its length is odd,
+/// found with one addition per block.
 fn escaped_bits(backslashes: u64, carry: &mut u64) -> u64 {
-    let mut escaped = *carry;
-    let mut next = 0;
-    let mut rest = backslashes;
-    while rest != 0 {
-        let at = rest.trailing_zeros();
-        rest &= rest - 1;
-        if escaped & (1 << at) != 0 {
-            continue; // an escaped backslash escapes nothing
-        }
-        if at == 63 {
-            next = 1;
-        } else {
-            escaped |= 1 << (at + 1);
-        }
-    }
-    *carry = next;
-    escaped
+    const EVEN: u64 = 0x5555_5555_5555_5555;
+    let backslashes = backslashes & !*carry;
+    let follows_escape = (backslashes << 1) | *carry;
+    let odd_starts = backslashes & !EVEN & !follows_escape;
+    let (even_starts, overflow) = odd_starts.overflowing_add(backslashes);
+    *carry = u64::from(overflow);
+    (EVEN ^ (even_starts << 1)) & follows_escape
 }
 
 /// Bit masks of the quotes and the backslashes of a 64-byte block.
@@ -403,20 +419,37 @@ pub struct ApiMessage<'a> {
     pub usage: Option<&'a [u8]>,
     /// Raw JSON of `content`: a string or an array of blocks.
     pub content: Option<&'a [u8]>,
+    /// The content as blocks (a string is one text block), delimited as the message is parsed.
+    blocks: Vec<Block<'a>>,
 }
 
 impl<'a> ApiMessage<'a> {
-    fn parse(value: &'a [u8]) -> Option<ApiMessage<'a>> {
+    /// The message whose JSON starts at `b[at]`, and the index just past it. The message is
+    /// `None` when the value is not an object the scanner can read.
+    fn parse_at(b: &'a [u8], at: usize) -> Option<(Option<ApiMessage<'a>>, usize)> {
         let mut m = ApiMessage::default();
-        for_each_field(value, |key, v| match key {
-            "id" => m.id = str_value(v),
-            "model" => m.model = str_value(v),
-            "role" => m.role = str_value(v),
-            "usage" => m.usage = object_value(v),
-            "content" => m.content = Some(v),
-            _ => {}
-        })?;
-        Some(m)
+        let end = object_values(b, at, |key, i| {
+            if key == Some("content") && b.get(i) == Some(&b'[') {
+                let (blocks, end) = blocks_at(b, i)?;
+                (m.blocks, m.content) = (blocks, Some(&b[i..end]));
+                return Some(end);
+            }
+            let end = skip_value(b, i)?;
+            let v = &b[i..end];
+            match key {
+                Some("id") => m.id = str_value(v),
+                Some("model") => m.model = str_value(v),
+                Some("role") => m.role = str_value(v),
+                Some("usage") => m.usage = object_value(v),
+                Some("content") => (m.blocks, m.content) = (content_blocks(v), Some(v)),
+                _ => {}
+            }
+            Some(end)
+        });
+        match end {
+            Some(end) => Some((Some(m), end)),
+            None => Some((None, skip_value(b, at)?)),
+        }
     }
 
     pub fn usage(&self) -> Option<Usage> {
@@ -425,48 +458,18 @@ impl<'a> ApiMessage<'a> {
 
     /// The content as blocks; a plain string becomes one text block. Invalid UTF-8 in a text
     /// reads as U+FFFD.
-    pub fn blocks(&self) -> Vec<Block<'a>> {
-        self.content.map(content_blocks).unwrap_or_default()
+    pub fn blocks(&self) -> &[Block<'a>] {
+        &self.blocks
     }
 
-    /// The `type` of the first content block, found without parsing the content.
-    pub fn first_block_type(&self) -> Option<&'a str> {
-        let content = self.content?;
-        let start = skip_ws(content, 0);
-        if content.get(start) != Some(&b'[') {
-            return None;
-        }
-        peek_type(&content[skip_ws(content, start + 1)..])
+    /// The `type` of the first content block, when the content is an array.
+    pub fn first_block_type(&self) -> Option<&str> {
+        self.content.filter(|c| c.starts_with(b"[")).and_then(|_| self.blocks.first()).and_then(|b| b.kind.as_str())
     }
 
-    /// The ids of the `tool_use` blocks, found without parsing the content (tool inputs hold
-    /// whole files).
-    pub fn tool_use_ids(&self) -> Vec<Cow<'a, str>> {
-        let mut ids = Vec::new();
-        let Some(b) = self.content else { return ids };
-        let mut i = skip_ws(b, 0);
-        if b.get(i) != Some(&b'[') {
-            return ids;
-        }
-        i = skip_ws(b, i + 1);
-        while b.get(i) == Some(&b'{') {
-            let Some(end) = skip_value(b, i) else { break };
-            let (mut kind, mut id) = (Str::default(), Str::default());
-            let _ = for_each_field(&b[i..end], |key, v| match key {
-                "type" => kind = str_value(v),
-                "id" => id = str_value(v),
-                _ => {}
-            });
-            if kind.as_str() == Some("tool_use") {
-                ids.extend(id.0);
-            }
-            i = skip_ws(b, end);
-            if b.get(i) != Some(&b',') {
-                break;
-            }
-            i = skip_ws(b, i + 1);
-        }
-        ids
+    /// The ids of the `tool_use` blocks.
+    pub fn tool_use_ids(&self) -> impl Iterator<Item = &str> {
+        self.blocks.iter().filter(|b| b.kind() == "tool_use").filter_map(|b| b.id.as_str())
     }
 }
 
@@ -475,7 +478,7 @@ impl<'a> ApiMessage<'a> {
 /// tool output, thinking) are neither validated nor copied until a caller asks for them;
 /// elements that are not objects are skipped.
 pub fn content_blocks(raw: &[u8]) -> Vec<Block<'_>> {
-    let mut i = skip_ws(raw, 0);
+    let i = skip_ws(raw, 0);
     match raw.get(i) {
         Some(b'"') => match str_value(&raw[i..]) {
             Str(Some(text)) => {
@@ -483,43 +486,51 @@ pub fn content_blocks(raw: &[u8]) -> Vec<Block<'_>> {
             }
             Str(None) => Vec::new(),
         },
-        Some(b'[') => {
-            let mut blocks = Vec::new();
-            i = skip_ws(raw, i + 1);
-            while let Some(&c) = raw.get(i) {
-                if c == b']' {
-                    break;
-                }
-                if c != b'{' {
-                    let Some(end) = skip_value(raw, i) else { break };
-                    i = skip_ws(raw, end);
-                } else {
-                    let mut block = Block::default();
-                    let end = object_fields(raw, i, |key, v| match key {
-                        "type" => block.kind = str_value(v),
-                        "text" => block.text = str_value(v),
-                        "thinking" => block.thinking = Some(v),
-                        "id" => block.id = str_value(v),
-                        "name" => block.name = str_value(v),
-                        "input" => block.input = Some(v),
-                        "tool_use_id" => block.tool_use_id = str_value(v),
-                        "content" => block.content = Some(v),
-                        "is_error" => block.is_error = Flag(v == b"true"),
-                        _ => {}
-                    });
-                    let Some(end) = end else { break };
-                    blocks.push(block);
-                    i = skip_ws(raw, end);
-                }
-                match raw.get(i) {
-                    Some(b',') => i = skip_ws(raw, i + 1),
-                    _ => break,
-                }
-            }
-            blocks
-        }
+        Some(b'[') => blocks_at(raw, i).map(|(blocks, _)| blocks).unwrap_or_default(),
         _ => Vec::new(),
     }
+}
+
+/// The blocks of the array that starts at `b[i]`, and the index just past it. An element the
+/// scanner cannot read ends the blocks (the array is then skipped as a whole).
+fn blocks_at(b: &[u8], mut i: usize) -> Option<(Vec<Block<'_>>, usize)> {
+    let start = i;
+    let mut blocks = Vec::new();
+    i = skip_ws(b, i + 1);
+    loop {
+        match b.get(i) {
+            Some(b']') => return Some((blocks, i + 1)),
+            Some(b'{') => {
+                let mut block = Block::default();
+                let end = object_fields(b, i, |key, v| match key {
+                    "type" => block.kind = str_value(v),
+                    "text" => block.text = str_value(v),
+                    "thinking" => block.thinking = Some(v),
+                    "id" => block.id = str_value(v),
+                    "name" => block.name = str_value(v),
+                    "input" => block.input = Some(v),
+                    "tool_use_id" => block.tool_use_id = str_value(v),
+                    "content" => block.content = Some(v),
+                    "is_error" => block.is_error = Flag(v == b"true"),
+                    _ => {}
+                });
+                let Some(end) = end else { break };
+                blocks.push(block);
+                i = skip_ws(b, end);
+            }
+            Some(_) => {
+                let Some(end) = skip_value(b, i) else { break };
+                i = skip_ws(b, end);
+            }
+            None => break,
+        }
+        match b.get(i) {
+            Some(b',') => i = skip_ws(b, i + 1),
+            Some(b']') => {}
+            _ => break,
+        }
+    }
+    Some((blocks, skip_value(b, start)?))
 }
 
 /// One content block: text, thinking, tool_use, tool_result, image…

@@ -336,8 +336,8 @@ impl SessionTally {
             }
         }
         for id in message.tool_use_ids() {
-            if !self.tool_use_ids.contains(id.as_ref()) {
-                self.tool_use_ids.insert(id.into_owned());
+            if !self.tool_use_ids.contains(id) {
+                self.tool_use_ids.insert(id.to_owned());
             }
         }
         let key = match (message.id.as_str(), line.request_id.as_str(), line.uuid.as_str()) {
