@@ -98,7 +98,10 @@ pub fn backfill(
     let mut order: Vec<usize> = (0..sessions.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
     let progress = Progress { sessions: sessions.len(), total_bytes: sizes.iter().sum(), ..Progress::default() };
-    let report = Backfill { sessions: sessions.len(), ..Backfill::default() };
+    let mut report = Backfill { sessions: sessions.len(), ..Backfill::default() };
+    if let Err(e) = store.import_mode(true) {
+        report.failures.push(format!("store settings: {e:#}"));
+    }
     let mut writer = Writer {
         store,
         sessions: &sessions,
@@ -120,7 +123,9 @@ pub fn backfill(
     let max_in_flight = 2 * jobs;
     let (job_tx, job_rx) = mpsc::sync_channel::<Job>(max_in_flight);
     let job_rx = Mutex::new(job_rx);
-    let (out_tx, out_rx) = mpsc::sync_channel::<Output>(2 * jobs);
+    // Room for what readers produce while the writer commits (a slice's events are a small
+    // fraction of its bytes), so that they rarely wait for it.
+    let (out_tx, out_rx) = mpsc::sync_channel::<Output>(8 * jobs);
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             let (jobs, out) = (&job_rx, out_tx.clone());
@@ -162,6 +167,9 @@ pub fn backfill(
         writer.commit();
     });
     writer.finish_forks(privacy, prices);
+    if let Err(e) = writer.store.import_mode(false) {
+        writer.report.failures.push(format!("store settings: {e:#}"));
+    }
     writer.report
 }
 

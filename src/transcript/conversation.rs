@@ -200,8 +200,7 @@ fn assistant_items(
             }
             "tool_use" | "server_tool_use" => {
                 let name = block.name.as_str().unwrap_or("").to_owned();
-                let input =
-                    block.input.and_then(|raw| serde_json::from_str::<Value>(&String::from_utf8_lossy(raw)).ok());
+                let input = block.input.and_then(|raw| serde_json::from_str::<Value>(&line::utf8_lossy(raw)).ok());
                 out.push(ConversationItem {
                     id: block.id.as_str().map_or(id, str::to_owned),
                     kind: ItemKind::ToolUse,

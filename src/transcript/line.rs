@@ -167,7 +167,7 @@ pub fn str_value(value: &[u8]) -> Str<'_> {
     if value.len() >= 2 && value[0] == b'"' && memchr::memchr(b'\\', value).is_none() {
         return Str(Some(utf8_lossy(&value[1..value.len() - 1])));
     }
-    match String::from_utf8_lossy(value) {
+    match utf8_lossy(value) {
         Cow::Borrowed(text) => serde_json::from_str(text).unwrap_or_default(),
         Cow::Owned(text) => {
             serde_json::from_str::<Str>(&text).map(|s| Str(s.0.map(|c| Cow::Owned(c.into_owned())))).unwrap_or_default()
@@ -176,7 +176,7 @@ pub fn str_value(value: &[u8]) -> Str<'_> {
 }
 
 /// Text from bytes, invalid UTF-8 replaced by U+FFFD (validated with SIMD first: the common case).
-fn utf8_lossy(bytes: &[u8]) -> Cow<'_, str> {
+pub fn utf8_lossy(bytes: &[u8]) -> Cow<'_, str> {
     match simdutf8::basic::from_utf8(bytes) {
         Ok(text) => Cow::Borrowed(text),
         Err(_) => String::from_utf8_lossy(bytes),
@@ -563,42 +563,110 @@ impl Block<'_> {
 /// (the caller then decodes it the lenient way).
 pub fn json_string_chars(raw: &[u8]) -> Option<u64> {
     let inner = raw.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
-    // Control characters must be escaped in JSON; a decoder refuses the string.
-    if inner.iter().fold(false, |bad, &b| bad | (b < 0x20)) {
-        return None;
-    }
-    let mut chars = simdutf8::basic::from_utf8(inner).ok()?.chars().count() as u64;
-    let mut i = 0;
-    while let Some(at) = memchr::memchr(b'\\', &inner[i..]).map(|p| i + p) {
-        match *inner.get(at + 1)? {
-            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {
-                chars -= 1;
-                i = at + 2;
+    simdutf8::basic::from_utf8(inner).ok()?;
+    // 64 bytes at a time: every byte that starts a character counts, except the backslash of an
+    // escape; a `\uXXXX` escape counts one (its four digits are taken off below). The last
+    // block is padded with plain letters, not counted.
+    let (mut chars, mut carry, mut at, mut pair_end) = (0u64, 0u64, 0usize, 0usize);
+    let mut padded = [b'a'; 64];
+    while at < inner.len() {
+        let n = (inner.len() - at).min(64);
+        let block = match inner.get(at..at + 64) {
+            Some(block) => block,
+            None => {
+                padded[..n].copy_from_slice(&inner[at..]);
+                &padded[..]
             }
-            b'u' => {
-                let code = hex4(inner.get(at + 2..at + 6)?)?;
-                if (0xD800..0xDC00).contains(&code) {
-                    // A surrogate pair is one character; a lone half is refused by decoders.
-                    if inner.get(at + 6..at + 8)? != b"\\u" {
-                        return None;
-                    }
-                    let low = hex4(inner.get(at + 8..at + 12)?)?;
-                    if !(0xDC00..0xE000).contains(&low) {
-                        return None;
-                    }
-                    chars -= 11;
-                    i = at + 12;
-                } else if (0xDC00..0xE000).contains(&code) {
-                    return None;
-                } else {
-                    chars -= 5;
-                    i = at + 6;
-                }
-            }
-            _ => return None,
+        };
+        let m = text_masks64(block);
+        let escaped = escaped_bits(m.backslashes, &mut carry);
+        // Control characters must be escaped in JSON, and only some characters can be: a
+        // decoder refuses the string otherwise (the caller then decodes it the lenient way).
+        if m.controls != 0 || escaped & !m.escapes != 0 {
+            return None;
         }
+        let within = if n == 64 { u64::MAX } else { (1 << n) - 1 };
+        chars += u64::from((m.starts & !(m.backslashes & !escaped) & within).count_ones());
+        let mut unicode = escaped & m.u;
+        while unicode != 0 {
+            let u = at + unicode.trailing_zeros() as usize;
+            unicode &= unicode - 1;
+            if u < pair_end {
+                continue; // the second half of a pair, counted with the first
+            }
+            let code = hex4(inner.get(u + 1..u + 5)?)?;
+            chars -= 4;
+            if (0xD800..0xDC00).contains(&code) {
+                // A surrogate pair is one character; a lone half is refused by decoders.
+                if inner.get(u + 5..u + 7)? != b"\\u" || !(0xDC00..0xE000).contains(&hex4(inner.get(u + 7..u + 11)?)?) {
+                    return None;
+                }
+                chars -= 5;
+                pair_end = u + 11;
+            } else if (0xDC00..0xE000).contains(&code) {
+                return None;
+            }
+        }
+        at += 64;
     }
     Some(chars)
+}
+
+/// Bit masks of a 64-byte block of a JSON string's text.
+struct TextMasks {
+    backslashes: u64,
+    /// Bytes that start a character (not UTF-8 continuation bytes).
+    starts: u64,
+    /// Bytes below 0x20.
+    controls: u64,
+    /// Bytes that may follow a backslash: `"\/bfnrtu`.
+    escapes: u64,
+    u: u64,
+}
+
+#[cfg(target_arch = "x86_64")]
+fn text_masks64(block: &[u8]) -> TextMasks {
+    use std::arch::x86_64::{
+        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+    assert!(block.len() >= 64);
+    let mut m = TextMasks { backslashes: 0, starts: 0, controls: 0, escapes: 0, u: 0 };
+    // SAFETY: SSE2 is part of the x86_64 baseline, and the four unaligned 16-byte loads are
+    // within `block` (asserted above).
+    unsafe {
+        let splat = |c: u8| _mm_set1_epi8(c as i8);
+        let bits = |v: __m128i| u64::from(_mm_movemask_epi8(v) as u16);
+        for k in 0..4 {
+            let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast::<__m128i>());
+            let shift = 16 * k;
+            let backslash = _mm_cmpeq_epi8(v, splat(b'\\'));
+            let u = _mm_cmpeq_epi8(v, splat(b'u'));
+            let mut escapes = _mm_or_si128(backslash, u);
+            for c in *b"\"/bfnrt" {
+                escapes = _mm_or_si128(escapes, _mm_cmpeq_epi8(v, splat(c)));
+            }
+            m.backslashes |= bits(backslash) << shift;
+            m.u |= bits(u) << shift;
+            m.escapes |= bits(escapes) << shift;
+            m.starts |= (!bits(_mm_cmpeq_epi8(_mm_and_si128(v, splat(0xC0)), splat(0x80))) & 0xFFFF) << shift;
+            m.controls |= (!bits(_mm_cmpeq_epi8(_mm_max_epu8(v, splat(0x20)), v)) & 0xFFFF) << shift;
+        }
+    }
+    m
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn text_masks64(block: &[u8]) -> TextMasks {
+    let mut m = TextMasks { backslashes: 0, starts: 0, controls: 0, escapes: 0, u: 0 };
+    for (k, &c) in block[..64].iter().enumerate() {
+        m.backslashes |= u64::from(c == b'\\') << k;
+        m.u |= u64::from(c == b'u') << k;
+        m.escapes |= u64::from(b"\"\\/bfnrtu".contains(&c)) << k;
+        m.starts |= u64::from(c & 0xC0 != 0x80) << k;
+        m.controls |= u64::from(c < 0x20) << k;
+    }
+    m
 }
 
 fn hex4(digits: &[u8]) -> Option<u32> {
@@ -905,6 +973,19 @@ mod tests {
         ) {
             let start = start.min(text.len());
             proptest::prop_assert_eq!(string_end(&text, start), string_end_reference(&text, start));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn json_string_chars_is_the_decoded_length(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "a", "é", "日本", "🤖", "\\n", "\\\"", "\\\\", "\\/", "\\u00e9", "\\ud83e\\udd16", "\\ud800", "\\x", "\t", " ",
+            ]), 0..120),
+        ) {
+            let raw = format!("\"{}\"", parts.concat());
+            let decoded: Option<String> = serde_json::from_str(&raw).ok();
+            proptest::prop_assert_eq!(json_string_chars(raw.as_bytes()), decoded.map(|d| d.chars().count() as u64));
         }
     }
 

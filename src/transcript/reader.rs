@@ -19,7 +19,9 @@ const HEAD_LEN: u64 = 4096;
 /// Lines longer than this are skipped (and counted): a pathological line must not take the
 /// host's memory. Real lines with large tool inputs stay far below it.
 pub const MAX_LINE: usize = 64 << 20;
-const READ_BUF: usize = 64 << 10;
+/// Lines shorter than the buffer are handed over where they lie; one that straddles a refill is
+/// copied. Tool output makes lines of tens of kilobytes: a buffer of 256 KiB copies few.
+const READ_BUF: usize = 256 << 10;
 
 /// Where reading of one file stopped. Persist it between reads.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
