@@ -52,8 +52,13 @@ pub fn run(command: Command) -> ExitCode {
         Command::Sessions { project, since, limit, json } => {
             sessions::run(&ctx, project, since.as_deref(), limit, json)
         }
-        Command::Login { url, key_stdin, no_key, force, protocol } => {
-            login::run(&ctx, url, key_stdin, no_key, force, protocol.map(Into::into))
+        Command::Login { url, key_stdin, no_key, generate_key, force, protocol } => {
+            let protocol = protocol.map(Into::into);
+            if generate_key {
+                login::generate_key(&ctx, url, force, protocol)
+            } else {
+                login::run(&ctx, url, key_stdin, no_key, force, protocol)
+            }
         }
         Command::Forget { session, project } => forget::run(&ctx, session.as_deref(), project.as_deref()),
         Command::Redact { file, explain } => redact::run(file.as_deref(), explain, &ctx.redactor),

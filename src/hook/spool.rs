@@ -112,7 +112,7 @@ mod tests {
         let b = parse("1765000000000000001-10.prompt-submit.json").unwrap();
         let c = parse("1765000000000000002-1.stop.json").unwrap();
         assert_eq!((a.nanos, a.pid, a.kind), (1765000000000000001, 9, "session-start"));
-        let mut all = vec![c, b, a];
+        let mut all = [c, b, a];
         all.sort();
         assert_eq!(all.iter().map(|s| s.kind).collect::<Vec<_>>(), ["session-start", "prompt-submit", "stop"]);
         assert!(parse(".1765000000000000001-9.stop.json.tmp").is_none());
