@@ -314,9 +314,8 @@ impl Writer<'_, '_> {
                         queued += store.record_encoded(events, transcript_path(&sessions[*index]).as_deref(), now)?;
                     }
                     Output::Done(done) if !failed.contains(&done.index) => {
-                        if finish_session(store, &sessions[done.index], done, now)? {
-                            forks.push(done.index);
-                        }
+                        let fork = finish_session(store, &sessions[done.index], done, now)?;
+                        forks.extend(fork.then_some(done.index));
                     }
                     _ => {}
                 }
