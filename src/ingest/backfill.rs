@@ -31,7 +31,7 @@ use crate::transcript::{self, PriceTable, SessionFiles, SessionState, SessionSum
 
 /// Transcript bytes a reader reads before it hands their events over: bounds the events one
 /// reader holds, whatever the size of a session.
-const SLICE_BYTES: u64 = 16 << 20;
+const SLICE_BYTES: u64 = 8 << 20;
 /// Payload bytes the writer gathers before it commits them.
 const COMMIT_BYTES: usize = 8 << 20;
 /// The longest the writer keeps what it gathered before committing it (the progress shown is
@@ -125,7 +125,7 @@ pub fn backfill(
     let job_rx = Mutex::new(job_rx);
     // Room for what readers produce while the writer commits (a slice's events are a small
     // fraction of its bytes), so that they rarely wait for it.
-    let (out_tx, out_rx) = mpsc::sync_channel::<Output>(8 * jobs);
+    let (out_tx, out_rx) = mpsc::sync_channel::<Output>(4 * jobs);
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             let (jobs, out) = (&job_rx, out_tx.clone());
