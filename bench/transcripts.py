@@ -139,7 +139,7 @@ def run_pair(label, ours_cmd, cc_cmd, cc_env, size, runs, ours_env=None, before=
     print("== %s (%.0f MB, best of %d interleaved runs; load average after: %s)" % (label, size / 1e6, runs, load()))
     print("%-36s %8s %8s %8s %12s" % ("tool", "MB/s", "wall s", "CPU s", "peak RSS MB"))
     rows = []
-    for name, _, _ in tools:
+    for name, *_ in tools:
         wall, cpu = best[name]
         rows.append((name, size / 1e6 / wall, wall, cpu, rss[name]))
         print("%-36s %8.1f %8.2f %8.2f %12.1f" % rows[-1])
