@@ -116,7 +116,9 @@ pub fn read_new(
 
     file.seek(SeekFrom::Start(cursor.offset))?;
     // Up to the length seen at open: what is appended meanwhile is the next read's.
-    let mut reader = BufReader::with_capacity(READ_BUF, file.take(len - cursor.offset));
+    // No larger than what there is to read: a hook reading a few new lines allocates little.
+    let buffer = (len - cursor.offset).clamp(8 << 10, READ_BUF as u64) as usize;
+    let mut reader = BufReader::with_capacity(buffer, file.take(len - cursor.offset));
     // Holds a line only when it spans buffer refills; lines inside one buffer are not copied.
     let mut partial: Vec<u8> = Vec::new();
     let mut partial_len: u64 = 0; // bytes of the current line seen so far (even if skipped)
