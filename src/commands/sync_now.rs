@@ -79,7 +79,7 @@ pub fn run(
 }
 
 /// `--all`: imports every transcript (only what is new since the last import) and says so.
-/// Transcripts are read on `jobs` threads, one per CPU core unless told.
+/// Transcripts are read on `jobs` threads, one per CPU core (at most four) unless told.
 fn import_transcripts(ctx: &Context, store: &mut Store, project: Option<&str>, paths: &[PathBuf], jobs: Option<usize>) {
     let mut roots = if paths.is_empty() {
         let env = std::env::var("CLAUDE_CONFIG_DIR").ok();
@@ -110,7 +110,9 @@ fn import_transcripts(ctx: &Context, store: &mut Store, project: Option<&str>, p
         println!("Price file ignored: {problem}");
     }
     let privacy = Privacy::new(&ctx.config, &ctx.redactor);
-    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    // Past a few readers the one thread that writes the store is the limit, and each reader
+    // holds a session's state in memory.
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(4)));
     let opts = BackfillOptions::new(&roots, project, jobs, time::now_ms());
     let mut bar = ProgressBar::new();
     let report = ingest::backfill(store, &privacy, &prices, &opts, &mut |p| bar.show(p));
