@@ -3,7 +3,7 @@
 //! backend's quirks: auth errors, 500s, the no-op windows, idempotent re-sends.
 //!
 //! Transcript items are queued straight into the outbox the way the transcript wiring
-//! (src/ingest.rs on the transcript branch) queues them: `message` events keyed `msg:<item id>`,
+//! (src/ingest/) queues them: `message` events keyed `msg:<item id>`,
 //! `payload.detail` = the item without id/sessionId/timestampMs/model ({role, kind, text,
 //! toolName, toolInput, toolUseId, outcome, resultChars, …}), `payload.model` = the item's model,
 //! original timestamps; the session summary on `session_end`.

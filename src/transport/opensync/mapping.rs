@@ -384,7 +384,7 @@ mod tests {
 
     #[test]
     fn the_transcript_wirings_shape_keys_by_event_id_and_takes_the_model_from_the_payload() {
-        // As src/ingest.rs queues an item: event id `msg:<item id>`, the item serialized without
+        // As src/ingest/ queues an item: event id `msg:<item id>`, the item serialized without
         // id/sessionId/timestampMs/model, the model in the payload beside session metadata.
         let text = OutboxEvent {
             event_id: "msg:1b2c-uuid#1".into(),
