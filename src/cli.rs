@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 use crate::hook::HookKind;
 
@@ -27,7 +27,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Show the configuration, test the connection, and show what is queued, parked and recorded
-    Status,
+    Status(Status),
 
     /// Deliver queued events now, in the foreground, and say what was sent
     #[command(long_about = "Deliver queued events now, in the foreground, and say what was sent.\n\n\
@@ -37,39 +37,10 @@ earlier are retried: the cause may have been fixed.\n\n\
 With --all, first imports every past session from the transcripts under the Claude config dirs \
 (CLAUDE_CONFIG_DIR, ~/.claude, ~/.config/claude) or the given paths: messages, tool calls, exact \
 tokens and cost, with their original timestamps. Running it again imports only what is new.")]
-    SyncNow {
-        /// Only this session's events
-        #[arg(long, value_name = "ID")]
-        session: Option<String>,
-        /// Import every past transcript, then send everything pending, even inside a Claude Code session
-        #[arg(long, conflicts_with = "session")]
-        all: bool,
-        /// With --all: only the project with this name (its folder under projects/)
-        #[arg(long, value_name = "NAME", requires = "all")]
-        project: Option<String>,
-        /// With --all: transcript files or folders to import instead of the config dirs
-        #[arg(value_name = "PATH", requires = "all")]
-        paths: Vec<PathBuf>,
-        /// With --all: threads reading transcripts (default: one per CPU core, at most 4)
-        #[arg(long, value_name = "N", requires = "all", value_parser = clap::value_parser!(u16).range(1..))]
-        jobs: Option<u16>,
-    },
+    SyncNow(SyncNow),
 
     /// The sessions recorded locally, newest first: project, start, model, prompts, tool calls, tokens, cost
-    Sessions {
-        /// Only this project (name or working directory)
-        #[arg(long, value_name = "NAME")]
-        project: Option<String>,
-        /// Only sessions started on or after this date (YYYY-MM-DD or ISO 8601)
-        #[arg(long, value_name = "DATE")]
-        since: Option<String>,
-        /// At most this many sessions
-        #[arg(long, value_name = "N")]
-        limit: Option<usize>,
-        /// One JSON array, one object per session
-        #[arg(long)]
-        json: bool,
-    },
+    Sessions(Sessions),
 
     /// Set the Convex URL and API key, test them, and save them to ~/.claude-code-sync.json
     #[command(long_about = "Set the Convex URL and API key, test them, and save them to \
@@ -78,46 +49,13 @@ The key is never taken as a command-line argument (other users can read process 
 type it at the prompt, pipe it with --key-stdin, or set CLAUDE_SYNC_API_KEY.\n\n\
 --generate-key makes a new strong key instead, saves it, and prints the one command that sets it \
 on the deployment.")]
-    Login {
-        /// Deployment URL, e.g. https://your-deployment.convex.cloud
-        #[arg(long, value_name = "URL")]
-        url: Option<String>,
-        /// Read the API key from standard input (one line)
-        #[arg(long)]
-        key_stdin: bool,
-        /// Save without a key (deployments that require none)
-        #[arg(long, conflicts_with = "key_stdin")]
-        no_key: bool,
-        /// Make a new strong key, save it, and print the command that sets it on the deployment
-        #[arg(long, conflicts_with_all = ["key_stdin", "no_key"])]
-        generate_key: bool,
-        /// Save even when the connection test fails
-        #[arg(long)]
-        force: bool,
-        /// Backend protocol, saved with the URL (default: the configured one, `auto` unless set)
-        #[arg(long, value_enum)]
-        protocol: Option<ProtocolArg>,
-    },
+    Login(Login),
 
     /// Delete a session, or all sessions of a project, from the local store
-    #[command(group(clap::ArgGroup::new("what").required(true).args(["session", "project"])))]
-    Forget {
-        /// The session id to delete
-        #[arg(long, value_name = "ID")]
-        session: Option<String>,
-        /// Delete every session of this project (its name or working directory)
-        #[arg(long, value_name = "NAME")]
-        project: Option<String>,
-    },
+    Forget(Forget),
 
     /// Redact secrets from text: reads FILE or stdin, writes the redacted text to stdout
-    Redact {
-        /// File to read (default: stdin)
-        file: Option<PathBuf>,
-        /// List what was found (kind, line, column, length) instead of the text; never prints a secret
-        #[arg(long)]
-        explain: bool,
-    },
+    Redact(Redact),
 
     /// The hook subcommands Claude Code runs (session-start, prompt-submit, …)
     #[command(flatten)]
@@ -125,28 +63,127 @@ on the deployment.")]
 
     /// Token usage and cost of transcripts, read in full without the store (diagnostics, benchmarks)
     #[command(hide = true)]
-    Usage {
-        /// Transcript files or directories (default: the Claude config dirs)
-        paths: Vec<PathBuf>,
-        /// Print JSON: the `sessions --json` objects plus totals
-        #[arg(long)]
-        json: bool,
-        /// Reader threads
-        #[arg(long, default_value_t = 1)]
-        jobs: usize,
-    },
+    Usage(Usage),
 
     /// Record the hook events the plugin's launcher kept on disk before the binary was installed
     #[command(name = "replay-spool", hide = true)]
-    ReplaySpool,
+    ReplaySpool(ReplaySpool),
 
     /// The detached background uploader (started by hooks)
     #[command(name = "__upload", hide = true)]
-    Upload {
-        /// Leave the starting process's tree first (fork, setsid): how hooks start it
-        #[arg(long)]
-        detach: bool,
-    },
+    Upload(Upload),
+}
+// Each command takes one struct of arguments; `crate::commands` runs it.
+
+/// The arguments of `status` (run by `commands/status.rs`).
+#[derive(Args, Debug)]
+pub struct Status {}
+
+/// The arguments of `sync-now` (run by `commands/sync_now.rs`).
+#[derive(Args, Debug)]
+pub struct SyncNow {
+    /// Only this session's events
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
+    /// Import every past transcript, then send everything pending, even inside a Claude Code session
+    #[arg(long, conflicts_with = "session")]
+    pub all: bool,
+    /// With --all: only the project with this name (its folder under projects/)
+    #[arg(long, value_name = "NAME", requires = "all")]
+    pub project: Option<String>,
+    /// With --all: transcript files or folders to import instead of the config dirs
+    #[arg(value_name = "PATH", requires = "all")]
+    pub paths: Vec<PathBuf>,
+    /// With --all: threads reading transcripts (default: one per CPU core, at most 4)
+    #[arg(long, value_name = "N", requires = "all", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+}
+
+/// The arguments of `sessions` (run by `commands/sessions.rs`).
+#[derive(Args, Debug)]
+pub struct Sessions {
+    /// Only this project (name or working directory)
+    #[arg(long, value_name = "NAME")]
+    pub project: Option<String>,
+    /// Only sessions started on or after this date (YYYY-MM-DD or ISO 8601)
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// At most this many sessions
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// One JSON array, one object per session
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The arguments of `login` (run by `commands/login.rs`).
+#[derive(Args, Debug)]
+pub struct Login {
+    /// Deployment URL, e.g. https://your-deployment.convex.cloud
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Read the API key from standard input (one line)
+    #[arg(long)]
+    pub key_stdin: bool,
+    /// Save without a key (deployments that require none)
+    #[arg(long, conflicts_with = "key_stdin")]
+    pub no_key: bool,
+    /// Make a new strong key, save it, and print the command that sets it on the deployment
+    #[arg(long, conflicts_with_all = ["key_stdin", "no_key"])]
+    pub generate_key: bool,
+    /// Save even when the connection test fails
+    #[arg(long)]
+    pub force: bool,
+    /// Backend protocol, saved with the URL (default: the configured one, `auto` unless set)
+    #[arg(long, value_enum)]
+    pub protocol: Option<ProtocolArg>,
+}
+
+/// The arguments of `forget` (run by `commands/forget.rs`).
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["session", "project"])))]
+pub struct Forget {
+    /// The session id to delete
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
+    /// Delete every session of this project (its name or working directory)
+    #[arg(long, value_name = "NAME")]
+    pub project: Option<String>,
+}
+
+/// The arguments of `redact` (run by `commands/redact.rs`).
+#[derive(Args, Debug)]
+pub struct Redact {
+    /// File to read (default: stdin)
+    pub file: Option<PathBuf>,
+    /// List what was found (kind, line, column, length) instead of the text; never prints a secret
+    #[arg(long)]
+    pub explain: bool,
+}
+
+/// The arguments of `usage` (run by `commands/usage.rs`).
+#[derive(Args, Debug)]
+pub struct Usage {
+    /// Transcript files or directories (default: the Claude config dirs)
+    pub paths: Vec<PathBuf>,
+    /// Print JSON: the `sessions --json` objects plus totals
+    #[arg(long)]
+    pub json: bool,
+    /// Reader threads
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+}
+
+/// The arguments of `replay-spool` (run by `commands/replay_spool.rs`).
+#[derive(Args, Debug)]
+pub struct ReplaySpool {}
+
+/// The arguments of `__upload` (run by `commands/upload.rs`).
+#[derive(Args, Debug)]
+pub struct Upload {
+    /// Leave the starting process's tree first (fork, setsid): how hooks start it
+    #[arg(long)]
+    pub detach: bool,
 }
 
 /// `--protocol` values; the same words as the `protocol` setting.

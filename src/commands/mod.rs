@@ -1,22 +1,26 @@
-//! The user-facing commands. Each gets a `Context` with the loaded configuration, a redactor
-//! built from it, and the data dir; failures become one clear line on stderr and exit 1.
+//! The user-facing commands. Each takes its own struct of arguments (`crate::cli`) and runs
+//! with a `Context`: the loaded configuration, a redactor built from it, and the data dir.
+//! Failures become one clear line on stderr and exit 1.
 
 mod forget;
 mod install_report;
 mod login;
 mod progress;
 mod redact;
+mod replay_spool;
 mod sessions;
 mod status;
 mod sync_now;
+mod upload;
 mod usage;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Result;
+
 use crate::cli::Command;
 use crate::config::Config;
-use crate::delivery::{drain, launch};
 use crate::log::Log;
 use crate::paths;
 use crate::redact::Redactor;
@@ -41,41 +45,26 @@ impl Context {
     }
 }
 
+/// A command: its arguments, and what running them does.
+pub trait Run {
+    fn run(self, ctx: &Context) -> Result<()>;
+}
+
 pub fn run(command: Command) -> ExitCode {
     let ctx = Context::load();
     // The slash commands' `!` lines abort on a non-zero exit: these two report and exit 0.
-    let always_zero = matches!(command, Command::Status | Command::SyncNow { .. });
+    let always_zero = matches!(command, Command::Status(_) | Command::SyncNow(_));
     let result = match command {
-        Command::Status => status::run(&ctx),
-        Command::SyncNow { session, all, project, paths, jobs } => {
-            sync_now::run(&ctx, session, all, project.as_deref(), &paths, jobs.map(usize::from))
-        }
-        Command::Sessions { project, since, limit, json } => {
-            sessions::run(&ctx, project, since.as_deref(), limit, json)
-        }
-        Command::Login { url, key_stdin, no_key, generate_key, force, protocol } => {
-            let protocol = protocol.map(Into::into);
-            if generate_key {
-                login::generate_key(&ctx, url, force, protocol)
-            } else {
-                login::run(&ctx, url, key_stdin, no_key, force, protocol)
-            }
-        }
-        Command::Forget { session, project } => forget::run(&ctx, session.as_deref(), project.as_deref()),
-        Command::Redact { file, explain } => redact::run(file.as_deref(), explain, &ctx.redactor),
-        Command::Usage { paths, json, jobs } => usage::run(&ctx, paths, json, jobs),
-        Command::ReplaySpool => crate::hook::spool::replay_command(&ctx.data_dir).map(|n| {
-            if n > 0 {
-                ctx.log().info(&format!("recorded {n} event(s) kept on disk before the binary was installed"));
-            }
-        }),
-        Command::Upload { detach } => {
-            if detach {
-                launch::leave_process_tree();
-            }
-            drain::run_detached(&ctx.data_dir, &ctx.config, &ctx.log())
-        }
-        hook => unreachable!("hook subcommand {hook:?} is dispatched before commands"),
+        Command::Status(cmd) => cmd.run(&ctx),
+        Command::SyncNow(cmd) => cmd.run(&ctx),
+        Command::Sessions(cmd) => cmd.run(&ctx),
+        Command::Login(cmd) => cmd.run(&ctx),
+        Command::Forget(cmd) => cmd.run(&ctx),
+        Command::Redact(cmd) => cmd.run(&ctx),
+        Command::Usage(cmd) => cmd.run(&ctx),
+        Command::ReplaySpool(cmd) => cmd.run(&ctx),
+        Command::Upload(cmd) => cmd.run(&ctx),
+        Command::Hook(kind) => unreachable!("hook subcommand {kind:?} is dispatched before commands"),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

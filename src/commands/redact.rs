@@ -11,20 +11,26 @@ use std::num::NonZeroUsize;
 use std::path::Path;
 use std::ptr::NonNull;
 
-use anyhow::Context;
+use anyhow::Context as _;
 use nix::sys::mman::{MapFlags, ProtFlags, mmap, munmap};
 
+use super::{Context, Run};
+use crate::cli::Redact;
 use crate::redact::{Finding, Redactor};
 
 /// Reads `file` (stdin when `None`) and writes it redacted to stdout, or with `explain` lists
 /// what was found (kind, line, column, length) without printing any secret.
-pub fn run(file: Option<&Path>, explain: bool, redactor: &Redactor) -> anyhow::Result<()> {
-    match write_out(file, explain, redactor) {
-        // `claude-code-sync redact big.log | head` is not an error.
-        Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) => {
-            Ok(())
+impl Run for Redact {
+    fn run(self, ctx: &Context) -> anyhow::Result<()> {
+        match write_out(self.file.as_deref(), self.explain, &ctx.redactor) {
+            // `claude-code-sync redact big.log | head` is not an error.
+            Err(e)
+                if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+            {
+                Ok(())
+            }
+            other => other,
         }
-        other => other,
     }
 }
 

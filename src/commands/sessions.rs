@@ -6,78 +6,76 @@ use std::io::Write;
 use anyhow::{Result, bail};
 use serde_json::json;
 
-use super::Context;
+use super::{Context, Run};
+use crate::cli::Sessions;
 use crate::store::{SessionFilter, SessionRow, Store};
 use crate::time;
 
-pub fn run(
-    ctx: &Context,
-    project: Option<String>,
-    since: Option<&str>,
-    limit: Option<usize>,
-    json: bool,
-) -> Result<()> {
-    let since = match since {
-        Some(text) => match time::parse_iso8601(text) {
-            Some(ms) => Some(ms),
-            None => bail!("--since {text:?} is not a date (YYYY-MM-DD or ISO 8601)"),
-        },
-        None => None,
-    };
-    let (store, _) = Store::open(&ctx.data_dir)?;
-    let rows = store.sessions(&SessionFilter { project, since, limit })?;
-    let mut out = std::io::stdout().lock();
-    if json {
-        let sessions: Vec<_> = rows.iter().map(session_json).collect();
-        serde_json::to_writer_pretty(&mut out, &sessions)?;
-        writeln!(out)?;
-        return Ok(());
-    }
-    if rows.is_empty() {
-        writeln!(
-            out,
-            "No sessions recorded yet. Import past ones with `claude-code-sync sync-now --all`; new ones are \
-             recorded as you use Claude Code with the plugin."
-        )?;
-        return Ok(());
-    }
-    let table: Vec<[String; 7]> = rows
-        .iter()
-        .map(|r| {
-            [
-                r.project_name.clone().unwrap_or_else(|| "-".into()),
-                r.started_at.map(|ms| time::iso8601(ms)[..16].replace('T', " ")).unwrap_or_else(|| "-".into()),
-                r.models.first().cloned().or_else(|| r.model.clone()).unwrap_or_else(|| "-".into()),
-                r.prompt_count.to_string(),
-                r.tool_call_count.to_string(),
-                human_tokens(r.input_tokens + r.output_tokens + r.cache_creation_tokens + r.cache_read_tokens),
-                r.cost_usd.map_or_else(|| "unpriced".into(), |c| format!("${c:.2}")),
-            ]
-        })
-        .collect();
-    let header = ["PROJECT", "STARTED (UTC)", "MODEL", "PROMPTS", "TOOLS", "TOKENS", "COST"];
-    let mut widths = header.map(str::len);
-    for row in &table {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+impl Run for Sessions {
+    fn run(self, ctx: &Context) -> Result<()> {
+        let Sessions { project, since, limit, json } = self;
+        let since = match since.as_deref() {
+            Some(text) => match time::parse_iso8601(text) {
+                Some(ms) => Some(ms),
+                None => bail!("--since {text:?} is not a date (YYYY-MM-DD or ISO 8601)"),
+            },
+            None => None,
+        };
+        let (store, _) = Store::open(&ctx.data_dir)?;
+        let rows = store.sessions(&SessionFilter { project, since, limit })?;
+        let mut out = std::io::stdout().lock();
+        if json {
+            let sessions: Vec<_> = rows.iter().map(session_json).collect();
+            serde_json::to_writer_pretty(&mut out, &sessions)?;
+            writeln!(out)?;
+            return Ok(());
         }
-    }
-    let line = |cells: &[String]| -> String {
-        let parts: Vec<String> = cells
+        if rows.is_empty() {
+            writeln!(
+                out,
+                "No sessions recorded yet. Import past ones with `claude-code-sync sync-now --all`; new ones are \
+             recorded as you use Claude Code with the plugin."
+            )?;
+            return Ok(());
+        }
+        let table: Vec<[String; 7]> = rows
             .iter()
-            .zip(widths)
-            .enumerate()
-            .map(|(i, (c, w))| if i >= 3 { format!("{c:>w$}") } else { format!("{c:<w$}") })
+            .map(|r| {
+                [
+                    r.project_name.clone().unwrap_or_else(|| "-".into()),
+                    r.started_at.map(|ms| time::iso8601(ms)[..16].replace('T', " ")).unwrap_or_else(|| "-".into()),
+                    r.models.first().cloned().or_else(|| r.model.clone()).unwrap_or_else(|| "-".into()),
+                    r.prompt_count.to_string(),
+                    r.tool_call_count.to_string(),
+                    human_tokens(r.input_tokens + r.output_tokens + r.cache_creation_tokens + r.cache_read_tokens),
+                    r.cost_usd.map_or_else(|| "unpriced".into(), |c| format!("${c:.2}")),
+                ]
+            })
             .collect();
-        parts.join("  ").trim_end().to_string()
-    };
-    writeln!(out, "{}", line(&header.map(String::from)))?;
-    for row in &table {
-        writeln!(out, "{}", line(row))?;
+        let header = ["PROJECT", "STARTED (UTC)", "MODEL", "PROMPTS", "TOOLS", "TOKENS", "COST"];
+        let mut widths = header.map(str::len);
+        for row in &table {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let line = |cells: &[String]| -> String {
+            let parts: Vec<String> = cells
+                .iter()
+                .zip(widths)
+                .enumerate()
+                .map(|(i, (c, w))| if i >= 3 { format!("{c:>w$}") } else { format!("{c:<w$}") })
+                .collect();
+            parts.join("  ").trim_end().to_string()
+        };
+        writeln!(out, "{}", line(&header.map(String::from)))?;
+        for row in &table {
+            writeln!(out, "{}", line(row))?;
+        }
+        let total_cost: f64 = rows.iter().filter_map(|r| r.cost_usd).sum();
+        writeln!(out, "{} session(s), ${total_cost:.2} priced", rows.len())?;
+        Ok(())
     }
-    let total_cost: f64 = rows.iter().filter_map(|r| r.cost_usd).sum();
-    writeln!(out, "{} session(s), ${total_cost:.2} priced", rows.len())?;
-    Ok(())
 }
 
 /// One session as `sessions --json` prints it (keys of the issue's contract; tokens include

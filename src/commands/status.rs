@@ -7,15 +7,18 @@ use std::time::Instant;
 
 use anyhow::Result;
 
-use super::Context;
+use super::{Context, Run};
+use crate::cli::Status;
 use crate::config::{self, Protocol, Setting, Source};
 use crate::delivery::state;
 use crate::store::{SessionFilter, Store};
 use crate::{paths, time, transport};
 
-pub fn run(ctx: &Context) -> Result<()> {
-    print!("{}", report(ctx));
-    Ok(())
+impl Run for Status {
+    fn run(self, ctx: &Context) -> Result<()> {
+        print!("{}", report(ctx));
+        Ok(())
+    }
 }
 
 fn report(ctx: &Context) -> String {

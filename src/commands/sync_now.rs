@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use super::Context;
 use super::progress::ProgressBar;
+use super::{Context, Run};
+use crate::cli::SyncNow;
 use crate::delivery::drain::{self, DrainOptions};
 use crate::delivery::launch::UploaderLock;
 use crate::delivery::state;
@@ -19,65 +20,61 @@ use crate::store::Store;
 use crate::transcript::{self, PriceTable};
 use crate::{examples, time, transport};
 
-pub fn run(
-    ctx: &Context,
-    session: Option<String>,
-    all: bool,
-    project: Option<&str>,
-    paths: &[PathBuf],
-    jobs: Option<usize>,
-) -> Result<()> {
-    let session = if all { None } else { session.or_else(|| std::env::var("CLAUDE_CODE_SESSION_ID").ok()) };
-    let session = session.filter(|s| !s.trim().is_empty());
-    let (mut store, _) = Store::open(&ctx.data_dir)?;
-    if all {
-        import_transcripts(ctx, &mut store, project, paths, jobs);
-    }
-    if let Some(id) = &session {
-        record_manual_sync(&mut store, id)?;
-    }
-    let scope = match &session {
-        Some(id) => format!("session {id}"),
-        None => "all sessions".to_string(),
-    };
-    let Some(mut transport) = transport::from_config(&ctx.config) else {
-        let counts = store.outbox_counts(session.as_deref())?;
-        println!(
-            "No Convex URL configured: nothing sent. {} event(s) of {scope} are kept locally and will be sent once a \
+impl Run for SyncNow {
+    fn run(self, ctx: &Context) -> Result<()> {
+        let SyncNow { session, all, project, paths, jobs } = self;
+        let session = if all { None } else { session.or_else(|| std::env::var("CLAUDE_CODE_SESSION_ID").ok()) };
+        let session = session.filter(|s| !s.trim().is_empty());
+        let (mut store, _) = Store::open(&ctx.data_dir)?;
+        if all {
+            import_transcripts(ctx, &mut store, project.as_deref(), &paths, jobs.map(usize::from));
+        }
+        if let Some(id) = &session {
+            record_manual_sync(&mut store, id)?;
+        }
+        let scope = match &session {
+            Some(id) => format!("session {id}"),
+            None => "all sessions".to_string(),
+        };
+        let Some(mut transport) = transport::from_config(&ctx.config) else {
+            let counts = store.outbox_counts(session.as_deref())?;
+            println!(
+                "No Convex URL configured: nothing sent. {} event(s) of {scope} are kept locally and will be sent once a \
              backend is configured (`claude-code-sync login`).",
-            counts.pending + counts.parked
-        );
-        return Ok(());
-    };
-    let retried = state::retry_rejected(&mut store, session.as_deref())?;
-    let Some(lock) = take_over_lock(ctx)? else {
-        println!("A background upload is busy and did not make way; try again in a moment.");
-        return Ok(());
-    };
-    let opts = DrainOptions { session: session.clone(), retry: None };
-    let report = drain::drain(&mut store, transport.as_mut(), &opts, &ctx.log())?;
-    drop(lock);
-    let left = store.outbox_counts(session.as_deref())?;
-    let sent = report.recorded + report.duplicates;
-    println!(
-        "Synced {scope}: {sent} event(s) sent ({} new, {} already there){}.",
-        report.recorded,
-        report.duplicates,
-        if retried > 0 { format!(", {retried} earlier rejection(s) retried") } else { String::new() }
-    );
-    if left.parked > 0 {
-        println!("{} event(s) parked: the backend rejected them (see `claude-code-sync status`).", left.parked);
-    }
-    if let Some(why) = report.stopped {
+                counts.pending + counts.parked
+            );
+            return Ok(());
+        };
+        let retried = state::retry_rejected(&mut store, session.as_deref())?;
+        let Some(lock) = take_over_lock(ctx)? else {
+            println!("A background upload is busy and did not make way; try again in a moment.");
+            return Ok(());
+        };
+        let opts = DrainOptions { session: session.clone(), retry: None };
+        let report = drain::drain(&mut store, transport.as_mut(), &opts, &ctx.log())?;
+        drop(lock);
+        let left = store.outbox_counts(session.as_deref())?;
+        let sent = report.recorded + report.duplicates;
         println!(
-            "Stopped early: {}. {} event(s) still queued; they are kept and retried.",
-            ctx.redactor.redact(&why),
-            left.pending
+            "Synced {scope}: {sent} event(s) sent ({} new, {} already there){}.",
+            report.recorded,
+            report.duplicates,
+            if retried > 0 { format!(", {retried} earlier rejection(s) retried") } else { String::new() }
         );
-    } else if left.pending == 0 && left.parked == 0 {
-        println!("Nothing left to send.");
+        if left.parked > 0 {
+            println!("{} event(s) parked: the backend rejected them (see `claude-code-sync status`).", left.parked);
+        }
+        if let Some(why) = report.stopped {
+            println!(
+                "Stopped early: {}. {} event(s) still queued; they are kept and retried.",
+                ctx.redactor.redact(&why),
+                left.pending
+            );
+        } else if left.pending == 0 && left.parked == 0 {
+            println!("Nothing left to send.");
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// `--all`: imports every transcript (only what is new since the last import) and says so.
