@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod dashboard;
 pub mod event;
 pub mod hook;
 pub mod ingest;
@@ -13,6 +14,7 @@ pub mod paths;
 pub mod privacy;
 pub mod project;
 pub mod redact;
+pub mod report;
 pub mod store;
 pub mod time;
 pub mod transcript;
