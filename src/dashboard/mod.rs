@@ -93,12 +93,13 @@ pub fn serve(data_dir: &Path, config: &Config, options: Options) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on 127.0.0.1:{}: {e}", options.port))?;
     let port = server.server_addr().to_ip().map(|a| a.port()).context("the server has no IP address")?;
     let url = format!("http://127.0.0.1:{port}/");
+    // The URL alone on stdout, first, for scripts; whoever reads it may close the pipe after.
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{url}")?;
-        writeln!(out, "Serving the dashboard from {}; Ctrl-C stops it.", data_dir.display())?;
         out.flush()?;
     }
+    eprintln!("Serving the dashboard of {} at {url}; Ctrl-C stops it.", data_dir.display());
     let state = Arc::new(State::new(data_dir, config, port, options.remote_first));
     // The tool index is the one slow thing to build (it reads every tool item once): start it
     // now, so it is ready by the time someone opens the Tools view.

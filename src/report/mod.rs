@@ -258,6 +258,10 @@ impl Totals {
     }
 }
 
+const DAY: i64 = 86_400_000;
+/// Up to this many days the per-day series has every day; longer spans only days with sessions.
+const MAX_DENSE_DAYS: i64 = 400;
+
 /// The overview: totals, then the same sums per day (UTC, by session start), per main model
 /// and per project. `tools` is the tool-call summary of the same sessions.
 pub fn overview(sessions: &[Session], tools: Value) -> Value {
@@ -284,6 +288,17 @@ pub fn overview(sessions: &[Session], tools: Value) -> Value {
             })
             .collect()
     };
+    // Days with no session are drawn too, so the chart's gaps are real gaps.
+    let known: Vec<i64> = by_day.keys().filter_map(|d| time::parse_iso8601(d)).collect();
+    if let (Some(&first), Some(&last)) = (known.first(), known.last())
+        && (last - first) / DAY <= MAX_DENSE_DAYS
+    {
+        let mut day = first;
+        while day < last {
+            by_day.entry(time::iso8601(day)[..10].to_owned()).or_default();
+            day += DAY;
+        }
+    }
     let days: Vec<Value> = by_day
         .into_iter()
         .map(|(day, t)| {
@@ -353,6 +368,9 @@ mod tests {
         assert_eq!(v["totals"]["cacheHitRate"], 0.6);
         let days = v["byDay"].as_array().unwrap();
         assert_eq!(days.len(), 2);
+        let gap = overview(&[rows[0].clone(), session("d", "2026-11-27T09:00:00Z", "m", None)], Value::Null);
+        let days: Vec<&str> = gap["byDay"].as_array().unwrap().iter().map(|d| d["day"].as_str().unwrap()).collect();
+        assert_eq!(days, ["2026-11-24", "2026-11-25", "2026-11-26", "2026-11-27"]);
         assert_eq!((days[0]["day"].as_str(), days[0]["sessions"].as_i64()), (Some("2026-11-24"), Some(2)));
         let unpriced = v["byModel"].as_array().unwrap().iter().find(|m| m["model"] == "mystery-model").unwrap();
         assert_eq!((unpriced["cost"].as_f64(), unpriced["unpricedSessions"].as_i64()), (Some(0.0), Some(1)));

@@ -332,6 +332,21 @@ mod tests {
     }
 
     #[test]
+    fn read_only_store_refuses_writes_and_creates_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        assert!(Store::open_read_only(tmp.path()).unwrap().is_none());
+        assert!(!paths::store_path(tmp.path()).exists());
+        let (writer, _) = Store::open(tmp.path()).unwrap();
+        writer.meta_set("k", "v").unwrap();
+        let reader = Store::open_read_only(tmp.path()).unwrap().unwrap();
+        assert_eq!(reader.meta_get("k").unwrap().as_deref(), Some("v"));
+        assert!(reader.meta_set("k", "w").is_err(), "a read-only store must refuse writes");
+        // The writer goes on beside it, and the reader sees its commits.
+        writer.meta_set("k", "x").unwrap();
+        assert_eq!(reader.meta_get("k").unwrap().as_deref(), Some("x"));
+    }
+
+    #[test]
     fn garbage_file_is_moved_aside_not_deleted() {
         let tmp = tempfile::tempdir().unwrap();
         let garbage = b"this is not sqlite at all, just some bytes that are long enough".repeat(100);

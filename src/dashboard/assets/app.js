@@ -275,6 +275,7 @@ async function render() {
     if (seq !== renderSeq) return;
     main.replaceChildren(h("p", { class: "error" }, String(e.message || e)));
   }
+  document.body.dataset.readyMs = String(Math.round(performance.now()));
   document.body.dataset.ready = "true";
 }
 
