@@ -165,7 +165,12 @@ fn api_figures_equal_sessions_json_for_the_same_filters() {
     let cost: f64 = all.iter().map(|s| s["cost"].as_f64().unwrap()).sum();
     assert!((t["cost"].as_f64().unwrap() - cost).abs() < 1e-12);
     // The tool index counts the same calls as the session rows.
-    assert_eq!(overview["tools"]["calls"].as_i64().unwrap(), t["toolCalls"].as_i64().unwrap());
+    let tools = get(&server, "/api/tools").json();
+    assert_eq!(tools["summary"]["calls"].as_i64().unwrap(), t["toolCalls"].as_i64().unwrap());
+    // Once the index is built, the overview carries the same summary.
+    let overview = get(&server, "/api/overview").json();
+    assert_eq!(overview["toolsPending"], false);
+    assert_eq!(overview["tools"], tools["summary"]);
 
     let page = get(&server, "/api/sessions").json();
     assert_eq!(page["sessions"].as_array().unwrap(), all, "the page's rows are sessions --json's");

@@ -98,8 +98,24 @@ fn info(state: &State, has_store: bool) -> Reply {
 
 fn overview(state: &State, source: &Source, query: &Query) -> Result<Reply> {
     let sessions = source.sessions(query)?;
-    let tools = tool_stats(state, source, &sessions)?.map(|t| t.summary()).unwrap_or(Value::Null);
-    Ok(Reply::json(200, &report::overview(&sessions, tools)))
+    // The tool summary needs the tool index (locally) or every session's events (remotely):
+    // the overview does not wait for either; the page fetches /api/tools for the card.
+    let ready = match source {
+        Source::Local(Some(_)) => state.tools_ready.load(std::sync::atomic::Ordering::Acquire),
+        Source::Local(None) => true,
+        Source::Remote(_) => false,
+    };
+    let tools = match source {
+        Source::Local(Some(store)) if ready => {
+            state.refresh_tools(store)?;
+            let index = state.tools.lock().unwrap_or_else(|e| e.into_inner());
+            index.summary(sessions.iter().map(|s| s.row.session_id.as_str()))
+        }
+        _ => Value::Null,
+    };
+    let mut v = report::overview(&sessions, tools);
+    v["toolsPending"] = json!(!ready);
+    Ok(Reply::json(200, &v))
 }
 
 fn tools(state: &State, source: &Source, query: &Query) -> Result<Value> {

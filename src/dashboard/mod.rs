@@ -32,8 +32,10 @@ pub struct Options {
     pub remote_first: bool,
 }
 
-/// Request handlers: few, since a page load makes a handful of calls and each is short.
-const WORKERS: usize = 4;
+/// Request handlers. A page load makes three calls at once, each short; every worker has its
+/// own SQLite connection and builds its answers from all matching sessions, so each one more
+/// costs memory (BENCHMARKS.md, "Dashboard") for little speed on a laptop's cores.
+const WORKERS: usize = 2;
 
 /// What every handler shares.
 pub struct State {
@@ -42,6 +44,9 @@ pub struct State {
     /// The port the server listens on: the Host header must name it.
     pub port: u16,
     pub tools: Mutex<ToolIndex>,
+    /// Set once the first full read of the tool items is done (it takes seconds on a large
+    /// store): until then the overview does not wait for it and the page asks again.
+    pub tools_ready: std::sync::atomic::AtomicBool,
     pub remote: Option<Remote>,
     pub remote_first: bool,
 }
@@ -54,6 +59,7 @@ impl State {
             prices,
             port,
             tools: Mutex::new(ToolIndex::default()),
+            tools_ready: std::sync::atomic::AtomicBool::new(false),
             remote: Remote::from_config(config),
             remote_first,
         }
@@ -68,21 +74,20 @@ impl State {
     /// were removed (`forget`) it is rebuilt.
     pub fn refresh_tools(&self, store: &Store) -> Result<()> {
         let mut index = self.tools.lock().unwrap_or_else(|e| e.into_inner());
-        // One snapshot: rows committed meanwhile are read next time, never twice.
-        store.in_snapshot(|store| {
-            let mark = store.outbox_mark()?;
-            if index.mark == mark {
-                return Ok(());
-            }
-            let added = store.outbox_rows_after(index.mark.0)?;
-            if index.mark.1 + added != mark.1 {
-                *index = ToolIndex::default();
-            }
-            let from = index.mark.0;
-            store.tool_items_after(from, |item| index.add(item))?;
-            index.mark = mark;
-            Ok(())
-        })
+        // Rows are only ever appended with a higher seq. A session removed by `forget` keeps its
+        // calls here, but statistics are only ever asked for sessions the store still lists.
+        let from = index.mark;
+        let mut last = from;
+        store.tool_items_after(from, |item| {
+            last = last.max(item.seq);
+            index.add(item)
+        })?;
+        // Rows after `last` that are not tool items are read again next time: cheap, and
+        // nothing committed meanwhile is skipped.
+        index.mark = last;
+        drop(index);
+        self.tools_ready.store(true, std::sync::atomic::Ordering::Release);
+        Ok(())
     }
 }
 
@@ -100,6 +105,7 @@ pub fn serve(data_dir: &Path, config: &Config, options: Options) -> Result<()> {
         out.flush()?;
     }
     eprintln!("Serving the dashboard of {} at {url}; Ctrl-C stops it.", data_dir.display());
+    limit_malloc_arenas();
     let state = Arc::new(State::new(data_dir, config, port, options.remote_first));
     // The tool index is the one slow thing to build (it reads every tool item once): start it
     // now, so it is ready by the time someone opens the Tools view.
@@ -109,6 +115,7 @@ pub fn serve(data_dir: &Path, config: &Config, options: Options) -> Result<()> {
             if let Ok(Some(store)) = state.open_store() {
                 let _ = state.refresh_tools(&store);
             }
+            state.tools_ready.store(true, std::sync::atomic::Ordering::Release);
         });
     }
     if options.open_browser {
@@ -130,6 +137,17 @@ pub fn serve(data_dir: &Path, config: &Config, options: Options) -> Result<()> {
         let _ = w.join();
     }
     Ok(())
+}
+
+/// glibc gives each thread that allocates its own arena and keeps what it frees there, so a
+/// few request threads each building 10,000-row answers hold several copies of that memory;
+/// two arenas are plenty for workers that mostly wait on SQLite.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator tunable; called before the worker threads start.
+    unsafe {
+        nix::libc::mallopt(nix::libc::M_ARENA_MAX, 2);
+    }
 }
 
 /// Asks the desktop to open `url`, detached; when it cannot, the printed URL is there.

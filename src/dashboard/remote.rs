@@ -12,8 +12,10 @@ use crate::report::{self, Query, Session};
 use crate::store::{SessionEvent, SessionRow, ToolItem, ToolItemKind};
 use crate::transport::RecordEvent;
 
-/// The most sessions one overview reads from the deployment.
+/// The most sessions one overview reads from the deployment (`dashboard:sessions` caps there too).
 const MAX_SESSIONS: usize = 10_000;
+/// Tool statistics read the events of this many newest sessions at most: each 50 is one call.
+const MAX_TOOL_SESSIONS: usize = 2_000;
 
 pub struct Remote {
     client: RecordEvent,
@@ -77,7 +79,7 @@ impl Remote {
     /// The tool calls of these sessions, from their events on the deployment.
     pub fn tool_index(&self, sessions: &[Session]) -> Result<ToolIndex> {
         let mut index = ToolIndex::default();
-        for chunk in sessions.chunks(100) {
+        for chunk in sessions[..sessions.len().min(MAX_TOOL_SESSIONS)].chunks(50) {
             let ids: Vec<&str> = chunk.iter().map(|s| s.row.session_id.as_str()).collect();
             let items = self.query("dashboard:toolItems", json!({ "sessionIds": ids }))?;
             for (i, item) in items.as_array().into_iter().flatten().enumerate() {

@@ -14,21 +14,32 @@ use serde_json::{Value, json};
 
 use crate::store::{ToolItem, ToolItemKind};
 
-#[derive(Debug, Clone, Default)]
+/// One call, in 32 bytes (a large store has hundreds of thousands): `NONE` marks a time not
+/// seen, NaN a duration the hooks did not report.
+#[derive(Debug, Clone)]
 struct Call {
+    used_at: i64,
+    result_at: i64,
+    hook_ms: f32,
     name: u32,
-    used_at: Option<i64>,
-    result_at: Option<i64>,
-    hook_ms: Option<f64>,
     failed: bool,
+}
+
+const NONE: i64 = i64::MIN;
+
+impl Default for Call {
+    fn default() -> Call {
+        Call { used_at: NONE, result_at: NONE, hook_ms: f32::NAN, name: u32::MAX, failed: false }
+    }
 }
 
 impl Call {
     fn duration_ms(&self) -> Option<f64> {
-        self.hook_ms.or_else(|| match (self.used_at, self.result_at) {
-            (Some(a), Some(b)) if b >= a => Some((b - a) as f64),
-            _ => None,
-        })
+        if !self.hook_ms.is_nan() {
+            return Some(f64::from(self.hook_ms));
+        }
+        (self.used_at != NONE && self.result_at != NONE && self.result_at >= self.used_at)
+            .then(|| (self.result_at - self.used_at) as f64)
     }
 }
 
@@ -46,8 +57,8 @@ pub struct ToolIndex {
     names: Vec<String>,
     name_ids: HashMap<String, u32>,
     hasher: std::collections::hash_map::RandomState,
-    /// The outbox's (last seq, row count) this index reflects.
-    pub mark: (i64, i64),
+    /// The outbox's last sequence number this index reflects.
+    pub mark: i64,
 }
 
 impl ToolIndex {
@@ -63,7 +74,7 @@ impl ToolIndex {
         let slot = match id.and_then(|id| session.by_id.get(&id).copied()) {
             Some(i) => i as usize,
             None => {
-                session.calls.push(Call { name: u32::MAX, ..Call::default() });
+                session.calls.push(Call::default());
                 let i = session.calls.len() - 1;
                 if let Some(id) = id {
                     session.by_id.insert(id, i as u32);
@@ -75,15 +86,16 @@ impl ToolIndex {
         if let Some(name) = name {
             call.name = name;
         }
+        let hook_ms = item.duration_ms.map_or(call.hook_ms, |ms| ms as f32);
         match item.kind {
-            ToolItemKind::Use => call.used_at = Some(item.timestamp),
+            ToolItemKind::Use => call.used_at = item.timestamp,
             ToolItemKind::Result => {
-                call.result_at = Some(item.timestamp);
+                call.result_at = item.timestamp;
                 call.failed |= item.outcome.as_deref() == Some("error");
             }
-            ToolItemKind::HookOk => call.hook_ms = item.duration_ms.or(call.hook_ms),
+            ToolItemKind::HookOk => call.hook_ms = hook_ms,
             ToolItemKind::HookFailure => {
-                call.hook_ms = item.duration_ms.or(call.hook_ms);
+                call.hook_ms = hook_ms;
                 call.failed = true;
             }
         }
@@ -97,6 +109,19 @@ impl ToolIndex {
         self.names.push(name.to_owned());
         self.name_ids.insert(name.to_owned(), id);
         id
+    }
+
+    /// Calls, failures and durations of every tool together, over the given sessions (the
+    /// overview's line): one accumulator, no per-tool copies.
+    pub fn summary<'a>(&self, session_ids: impl IntoIterator<Item = &'a str>) -> Value {
+        let mut all = Acc::default();
+        for id in session_ids {
+            let Some(s) = self.sessions.get(id) else { continue };
+            for call in &s.calls {
+                all.push(call);
+            }
+        }
+        all.json("tool", "all")
     }
 
     /// Per tool and per MCP server, over the given sessions; plus the overall summary.
@@ -133,7 +158,8 @@ pub fn mcp_server(tool: &str) -> Option<&str> {
 struct Acc {
     calls: u64,
     failures: u64,
-    durations: Vec<f64>,
+    /// f32: a duration in ms needs no more, and a large set holds hundreds of thousands.
+    durations: Vec<f32>,
 }
 
 impl Acc {
@@ -141,7 +167,7 @@ impl Acc {
         self.calls += 1;
         self.failures += u64::from(c.failed);
         if let Some(d) = c.duration_ms() {
-            self.durations.push(d);
+            self.durations.push(d as f32);
         }
     }
 
@@ -152,7 +178,7 @@ impl Acc {
     }
 
     fn json(&mut self, key: &str, name: &str) -> Value {
-        self.durations.sort_by(f64::total_cmp);
+        self.durations.sort_unstable_by(f32::total_cmp);
         json!({
             key: name,
             "calls": self.calls,
@@ -166,12 +192,12 @@ impl Acc {
 }
 
 /// Nearest-rank percentile of sorted values.
-fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+fn percentile(sorted: &[f32], p: f64) -> Option<f64> {
     if sorted.is_empty() {
         return None;
     }
     let rank = (p * sorted.len() as f64).ceil().max(1.0) as usize;
-    Some(sorted[rank.min(sorted.len()) - 1])
+    Some(f64::from(sorted[rank.min(sorted.len()) - 1]))
 }
 
 pub struct ToolStats {
@@ -181,20 +207,14 @@ pub struct ToolStats {
 }
 
 impl ToolStats {
-    /// The overview's line: calls, failures and failure rate of every tool.
-    pub fn summary(&self) -> Value {
-        let mut all = self.all.clone();
-        all.json("tool", "all")
-    }
-
-    /// The Tools view: every tool and MCP server, most called first.
-    pub fn json(self) -> Value {
+    /// The Tools view: every tool and MCP server, most called first, and all of them together.
+    pub fn json(mut self) -> Value {
         let rank = |map: BTreeMap<String, Acc>, key: &str| -> Vec<Value> {
             let mut rows: Vec<(String, Acc)> = map.into_iter().collect();
             rows.sort_by(|a, b| b.1.calls.cmp(&a.1.calls).then(a.0.cmp(&b.0)));
             rows.into_iter().map(|(name, mut acc)| acc.json(key, &name)).collect()
         };
-        let summary = self.summary();
+        let summary = self.all.json("tool", "all");
         json!({ "summary": summary, "tools": rank(self.tools, "tool"), "servers": rank(self.servers, "server") })
     }
 }
@@ -240,7 +260,7 @@ mod tests {
 
     #[test]
     fn percentiles_are_nearest_rank() {
-        let v: Vec<f64> = (1..=20).map(f64::from).collect();
+        let v: Vec<f32> = (1..=20u8).map(f32::from).collect();
         assert_eq!(percentile(&v, 0.5), Some(10.0));
         assert_eq!(percentile(&v, 0.95), Some(19.0));
         assert_eq!(percentile(&[], 0.5), None);

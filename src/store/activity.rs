@@ -92,25 +92,4 @@ impl Store {
         }
         Ok(())
     }
-
-    /// The outbox's last sequence number and row count: when either changes the dashboard's
-    /// derived figures are stale (new events, or `forget` removed some).
-    pub fn outbox_mark(&self) -> Result<(i64, i64)> {
-        Ok(self
-            .conn
-            .query_row("SELECT COALESCE(MAX(seq), 0), COUNT(*) FROM outbox", [], |r| Ok((r.get(0)?, r.get(1)?)))?)
-    }
-
-    /// Rows queued after `seq`.
-    pub fn outbox_rows_after(&self, seq: i64) -> Result<i64> {
-        Ok(self.conn.query_row("SELECT COUNT(*) FROM outbox WHERE seq > ?1", [seq], |r| r.get(0))?)
-    }
-
-    /// Runs `f` inside one read transaction: every query in it sees the same snapshot.
-    pub fn in_snapshot<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
-        self.conn.execute_batch("BEGIN")?;
-        let result = f(self);
-        let _ = self.conn.execute_batch("COMMIT");
-        result
-    }
 }

@@ -123,6 +123,9 @@ impl Store {
             Connection::open_with_flags(&path, flags).with_context(|| format!("cannot open {}", path.display()))?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "query_only", true)?;
+        // The OS caches the file for every reader; a small cache per connection keeps a
+        // long-running reader's memory low (the default is 2 MB each).
+        conn.pragma_update(None, "cache_size", -512)?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         let target = schema::MIGRATIONS.len() as i64;
         if version != target {

@@ -89,8 +89,20 @@ function section(title, ...children) {
 
 // ---------------------------------------------------------------- views
 
+function toolCard(tools) {
+  return card("tool-failure-rate", "Tool failure rate", fmtPct(tools?.failureRate), tools ? `${fmtInt(tools.failures)} of ${fmtInt(tools.calls)} calls failed` : "counting…", tools?.failureRate);
+}
+
 async function overview() {
   const o = await api("overview");
+  if (o.toolsPending) {
+    // Filled in when the tool statistics are ready; the rest of the overview does not wait.
+    const seq = renderSeq;
+    api("tools").then((r) => {
+      const old = document.querySelector('[data-kpi="tool-failure-rate"]');
+      if (seq === renderSeq && old) old.replaceWith(toolCard(r.summary));
+    }).catch(() => {});
+  }
   const t = o.totals;
   const tk = t.tokens;
   const tools = o.tools;
@@ -116,7 +128,7 @@ async function overview() {
       card("sessions", "Sessions", fmtInt(t.sessions), null, t.sessions),
       card("prompts", "Prompts", fmtInt(t.prompts), null, t.prompts),
       card("tool-calls", "Tool calls", fmtInt(t.toolCalls), null, t.toolCalls),
-      card("tool-failure-rate", "Tool failure rate", fmtPct(tools?.failureRate), tools ? `${fmtInt(tools.failures)} of ${fmtInt(tools.calls)} calls failed` : "not available", tools?.failureRate),
+      toolCard(tools),
     ),
     h("div", { class: "cards tokens" },
       card("input", "Input tokens", fmtInt(tk.input), null, tk.input),
