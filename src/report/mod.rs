@@ -369,8 +369,8 @@ mod tests {
         let days = v["byDay"].as_array().unwrap();
         assert_eq!(days.len(), 2);
         let gap = overview(&[rows[0].clone(), session("d", "2026-11-27T09:00:00Z", "m", None)], Value::Null);
-        let days: Vec<&str> = gap["byDay"].as_array().unwrap().iter().map(|d| d["day"].as_str().unwrap()).collect();
-        assert_eq!(days, ["2026-11-24", "2026-11-25", "2026-11-26", "2026-11-27"]);
+        let gap_days: Vec<&str> = gap["byDay"].as_array().unwrap().iter().map(|d| d["day"].as_str().unwrap()).collect();
+        assert_eq!(gap_days, ["2026-11-24", "2026-11-25", "2026-11-26", "2026-11-27"]);
         assert_eq!((days[0]["day"].as_str(), days[0]["sessions"].as_i64()), (Some("2026-11-24"), Some(2)));
         let unpriced = v["byModel"].as_array().unwrap().iter().find(|m| m["model"] == "mystery-model").unwrap();
         assert_eq!((unpriced["cost"].as_f64(), unpriced["unpricedSessions"].as_i64()), (Some(0.0), Some(1)));
