@@ -1,15 +1,9 @@
-import { convexTest } from "convex-test";
 import { ConvexError } from "convex/values";
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { api } from "./_generated/api";
-import schema from "./schema";
-import { modules } from "./test.setup";
+import { setup } from "./test.setup";
 
 const KEY = "dashboard-test-key-0123456789";
-
-function setup() {
-  return convexTest({ schema, modules, transactionLimits: true });
-}
 
 async function record(
   t: ReturnType<typeof setup>,
@@ -28,7 +22,7 @@ async function record(
     timestamp,
     source,
     payload,
-  } as any);
+  });
 }
 
 async function errorCode(p: Promise<unknown>): Promise<unknown> {
