@@ -259,3 +259,60 @@ fn reads_the_store_read_only_while_hooks_keep_writing() {
     drop(server);
     assert_eq!(std::fs::read(sb.data.join("store.db")).unwrap(), after_hook);
 }
+
+/// `--source remote`: the project's real Convex functions on loopback (tests/backend), fed by
+/// `sync-now --all`; the page's API answers in the local shape, and the key never leaves.
+#[test]
+fn remote_source_reads_the_deployment_with_the_key_kept_in_the_server() {
+    use common::backend::{Backend, BackendOptions};
+    const KEY: &str = "dashboard-remote-key-0123456789";
+    let backend = Backend::start_with(BackendOptions { api_key: Some(KEY), ..Default::default() });
+    let sb = Sandbox::new();
+    sb.write_config(&serde_json::json!({ "convex_url": backend.url, "api_key": KEY }));
+    let out = sb
+        .command(Path::new(BIN))
+        .args(["sync-now", "--all"])
+        .arg(repo_root().join("tests/fixtures/claude-code/transcripts"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let server = start(&sb, &["--source", "remote"]);
+    let no_key = |a: &Answer| assert!(!a.body.contains(KEY), "the key reached the page: {}", a.body);
+
+    let info = get(&server, "/api/info");
+    no_key(&info);
+    assert_eq!(info.json()["remote"], "127.0.0.1");
+    assert_eq!(info.json()["remoteFirst"], true);
+
+    let local = get(&server, "/api/sessions?from=local").json();
+    let remote = get(&server, "/api/sessions?from=remote");
+    no_key(&remote);
+    let remote = remote.json();
+    assert_eq!(remote["total"], local["total"]);
+    for (l, r) in local["sessions"].as_array().unwrap().iter().zip(remote["sessions"].as_array().unwrap()) {
+        for key in ["sessionId", "source", "projectName", "tokenUsage", "cost", "prompts", "toolCallCount"] {
+            assert_eq!(l[key], r[key], "{key} of {}", l["sessionId"]);
+        }
+    }
+    let overview = get(&server, "/api/overview?from=remote").json();
+    assert_eq!(overview["totals"]["tokens"], get(&server, "/api/overview").json()["totals"]["tokens"]);
+    assert_eq!(get(&server, "/api/sessions?from=remote&source=opencode").json()["total"], 0);
+
+    let id = "4393a4ec-3239-4206-97e6-49e5a86ce22c";
+    let detail = get(&server, &format!("/api/session?from=remote&id={id}"));
+    no_key(&detail);
+    let detail = detail.json();
+    let agent = detail["turns"][0]["items"].as_array().unwrap().iter().find(|i| i["tool"] == "Agent").cloned().unwrap();
+    assert_eq!(agent["subagents"][0]["items"][1]["tool"], "Bash");
+    let tools = get(&server, "/api/tools?from=remote").json();
+    assert_eq!(tools["summary"]["calls"], get(&server, "/api/tools").json()["summary"]["calls"]);
+    drop(server);
+
+    // A wrong key: the deployment refuses, the page gets the reason, never a key.
+    sb.write_config(&serde_json::json!({ "convex_url": backend.url, "api_key": "wrong-key-0123456789-abcdef" }));
+    let server = start(&sb, &[]);
+    let refused = get(&server, "/api/sessions?from=remote");
+    assert_eq!(refused.status, 502);
+    assert!(!refused.body.contains("wrong-key-0123456789-abcdef") && !refused.body.contains(KEY), "{}", refused.body);
+    assert!(refused.body.contains("not accepted"), "{}", refused.body);
+}
