@@ -42,6 +42,12 @@ impl Answer {
 
 fn imported_sandbox() -> Sandbox {
     let sb = Sandbox::new();
+    import_fixtures(&sb);
+    sb
+}
+
+/// `sync-now --all` of the real fixture transcripts (and delivery, when a backend is configured).
+fn import_fixtures(sb: &Sandbox) {
     let out = sb
         .command(Path::new(BIN))
         .args(["sync-now", "--all"])
@@ -49,7 +55,6 @@ fn imported_sandbox() -> Sandbox {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    sb
 }
 
 fn start(sb: &Sandbox, extra: &[&str]) -> Server {
@@ -269,13 +274,7 @@ fn remote_source_reads_the_deployment_with_the_key_kept_in_the_server() {
     let backend = Backend::start_with(BackendOptions { api_key: Some(KEY), ..Default::default() });
     let sb = Sandbox::new();
     sb.write_config(&serde_json::json!({ "convex_url": backend.url, "api_key": KEY }));
-    let out = sb
-        .command(Path::new(BIN))
-        .args(["sync-now", "--all"])
-        .arg(repo_root().join("tests/fixtures/claude-code/transcripts"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    import_fixtures(&sb);
     let server = start(&sb, &["--source", "remote"]);
     let no_key = |a: &Answer| assert!(!a.body.contains(KEY), "the key reached the page: {}", a.body);
 

@@ -376,6 +376,52 @@ mod tests {
         assert_eq!((unpriced["cost"].as_f64(), unpriced["unpricedSessions"].as_i64()), (Some(0.0), Some(1)));
     }
 
+    /// The remote source filters rows in memory: it must pick what the store's query picks.
+    #[test]
+    fn in_memory_filter_matches_the_store_query() {
+        use crate::store::TranscriptFigures;
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(tmp.path()).unwrap();
+        for (i, (project, branch, models, day)) in [
+            ("app", "main", vec!["claude-opus-5-5"], "2026-11-20"),
+            ("app", "dev", vec!["claude-sonnet-5-5", "claude-haiku-5-5"], "2026-11-22"),
+            ("web", "main", vec!["claude-haiku-5-5"], "2026-11-24"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let f = TranscriptFigures {
+                project_name: Some(project.into()),
+                working_directory: Some(format!("/w/{project}")),
+                git_branch: Some(branch.into()),
+                models: models.into_iter().map(String::from).collect(),
+                started_at: time::parse_iso8601(&format!("{day}T10:00:00Z")),
+                ..TranscriptFigures::default()
+            };
+            store.apply_transcript_figures(&format!("s{i}"), &f, 0).unwrap();
+        }
+        let all = store.sessions(&SessionFilter::default()).unwrap();
+        let texts = [
+            QueryText { project: Some("app".into()), ..QueryText::default() },
+            QueryText { project: Some("/w/web".into()), ..QueryText::default() },
+            QueryText { branch: Some("main".into()), ..QueryText::default() },
+            QueryText { model: Some("claude-haiku-5-5".into()), ..QueryText::default() },
+            QueryText { since: Some("2026-11-22".into()), until: Some("2026-11-23".into()), ..QueryText::default() },
+            QueryText {
+                until: Some("2026-11-22".into()),
+                model: Some("claude-opus-5-5".into()),
+                ..QueryText::default()
+            },
+        ];
+        for text in texts {
+            let q = Query::parse(&text).unwrap();
+            let sql: Vec<String> = store.sessions(&q.filter).unwrap().into_iter().map(|r| r.session_id).collect();
+            let mem: Vec<String> = all.iter().filter(|r| matches(&q.filter, r)).map(|r| r.session_id.clone()).collect();
+            assert_eq!(sql, mem, "{text:?}");
+            assert!(!mem.is_empty(), "{text:?} selects something");
+        }
+    }
+
     #[test]
     fn query_parsing_checks_dates_and_sources() {
         let q = Query::parse(&QueryText {
