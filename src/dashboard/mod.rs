@@ -78,10 +78,15 @@ impl State {
         // calls here, but statistics are only ever asked for sessions the store still lists.
         let from = index.mark;
         let mut last = from;
+        let mut added = 0usize;
         store.tool_items_after(from, |item| {
             last = last.max(item.seq);
+            added += 1;
             index.add(item)
         })?;
+        if added > 10_000 {
+            index.shrink();
+        }
         // Rows after `last` that are not tool items are read again next time: cheap, and
         // nothing committed meanwhile is skipped.
         index.mark = last;

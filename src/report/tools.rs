@@ -46,8 +46,10 @@ impl Call {
 #[derive(Debug, Default)]
 struct SessionCalls {
     calls: Vec<Call>,
-    /// Tool-use id (hashed: ids are long and only matched within a session) -> index in `calls`.
-    by_id: HashMap<u64, u32>,
+    /// Tool-use id (hashed: ids are long and only matched within a session) -> index in
+    /// `calls`, sorted by hash: a session has tens of calls, and a sorted vector has no
+    /// spare buckets to carry for each of thousands of sessions.
+    by_id: Vec<(u64, u32)>,
 }
 
 /// Every tool call of the store, by session.
@@ -71,13 +73,14 @@ impl ToolIndex {
             h.finish()
         });
         let session = self.sessions.entry(item.session_id).or_default();
-        let slot = match id.and_then(|id| session.by_id.get(&id).copied()) {
-            Some(i) => i as usize,
-            None => {
+        let found = id.map(|id| session.by_id.binary_search_by_key(&id, |&(h, _)| h));
+        let slot = match found {
+            Some(Ok(at)) => session.by_id[at].1 as usize,
+            _ => {
                 session.calls.push(Call::default());
                 let i = session.calls.len() - 1;
-                if let Some(id) = id {
-                    session.by_id.insert(id, i as u32);
+                if let (Some(id), Some(Err(at))) = (id, found) {
+                    session.by_id.insert(at, (id, i as u32));
                 }
                 i
             }
@@ -98,6 +101,14 @@ impl ToolIndex {
                 call.hook_ms = hook_ms;
                 call.failed = true;
             }
+        }
+    }
+
+    /// Gives back the spare capacity the vectors grew with (after a large read).
+    pub fn shrink(&mut self) {
+        for s in self.sessions.values_mut() {
+            s.calls.shrink_to_fit();
+            s.by_id.shrink_to_fit();
         }
     }
 

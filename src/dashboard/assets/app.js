@@ -25,7 +25,10 @@ function h(tag, attrs = {}, ...children) {
 
 const state = () => new URLSearchParams(location.search);
 const fmtInt = (n) => (n ?? 0).toLocaleString("en-US");
-const fmtUsd = (n) => "$" + (n ?? 0).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: n < 1 ? 4 : 2 });
+const fmtUsd = (n) => {
+  const digits = (n ?? 0) < 1 ? 4 : 2;
+  return "$" + (n ?? 0).toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+};
 const fmtPct = (r) => (r === null || r === undefined ? "–" : (r * 100).toFixed(1) + "%");
 const fmtMs = (ms) => (ms === null || ms === undefined ? "–" : ms < 1000 ? Math.round(ms) + " ms" : (ms / 1000).toFixed(1) + " s");
 const fmtTime = (iso) => (iso ? iso.slice(0, 16).replace("T", " ") : "–");

@@ -74,7 +74,7 @@ export function stackedDays(days, { width = 900, height = 220 } = {}) {
 
 /** A thin horizontal bar for `value` out of `max`, for table cells. */
 export function bar(value, max, cls = "s-cost") {
-  const width = 120;
+  const width = 70;
   const root = svg("svg", { viewBox: `0 0 ${width} 10`, class: "minibar", width, height: 10 });
   root.append(svg("rect", { x: 0, y: 0, width, height: 10, class: "track" }));
   root.append(svg("rect", { x: 0, y: 0, width: max > 0 ? Math.max(1, (value / max) * width) : 0, height: 10, class: cls }));
