@@ -112,6 +112,8 @@ impl Store {
         let limit = filter.limit.map(|l| l as i64).unwrap_or(-1);
         let search = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
         let pattern = search.map(like_pattern);
+        // One pass over the outbox in table order (not a lookup per session: a search that
+        // matches few sessions would read every row through the index in random order).
         // The stored payload is JSON: text free of quotes, backslashes, control and non-ASCII
         // characters appears in it verbatim, so a LIKE over the whole payload can discard rows
         // before the JSON is parsed. Other text is matched on the extracted strings only.
@@ -123,10 +125,9 @@ impl Store {
                AND (?3 IS NULL OR started_at < ?3)
                AND (?4 IS NULL OR git_branch = ?4)
                AND (?5 IS NULL OR model = ?5 OR EXISTS (SELECT 1 FROM json_each(sessions.models) WHERE value = ?5))
-               AND (?6 IS NULL OR EXISTS (
-                   SELECT 1 FROM outbox o
-                   WHERE o.session_id = sessions.session_id
-                     AND o.event_type IN ('message', 'user_prompt')
+               AND (?6 IS NULL OR session_id IN (
+                   SELECT o.session_id FROM outbox o
+                   WHERE o.event_type IN ('message', 'user_prompt')
                      AND (?7 IS NULL OR o.payload LIKE ?7 ESCAPE '\\')
                      AND CASE o.event_type
                            WHEN 'user_prompt' THEN json_extract(o.payload, '$.detail.prompt.text')
