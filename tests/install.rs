@@ -109,6 +109,16 @@ fn a_tampered_asset_is_never_executed() {
     assert!(!inst.binary().exists());
     assert_eq!(inst.log().matches("checksum mismatch").count(), 1, "{}", inst.log());
     assert_eq!(inst.spooled(), 1, "the event is kept");
+    // Later hooks keep their events and do not fetch the bad asset again right away: one line.
+    for _ in 0..3 {
+        let mut cmd = inst.command(&["post-tool-use"]);
+        cmd.env_remove("CLAUDE_SYNC_DOWNLOAD_RETRY_SECS");
+        assert_hook_ok(&common::sandbox::run_with_stdin(cmd, &payload("PostToolUse-Bash.json")), "later hook");
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(inst.spooled(), 4);
+    assert_eq!(server.fetches(&asset_name()), 1, "{:?}", server.requests());
+    assert_eq!(inst.log().matches("checksum mismatch").count(), 1, "{}", inst.log());
     assert!(
         std::fs::read_dir(inst.plugin_data.join("bin"))
             .unwrap()

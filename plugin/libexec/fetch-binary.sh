@@ -246,14 +246,21 @@ install_and_replay() {
   return 0
 }
 
-# A failed attempt is retried by a later hook, at most every CLAUDE_SYNC_DOWNLOAD_RETRY_SECS.
+# A failed attempt is retried by a later hook: after a minute when the host could not be
+# reached, after an hour when retrying cannot help soon (a checksum mismatch, no asset for this
+# platform), so a bad mirror leaves one log line an hour, not one per hook.
+# CLAUDE_SYNC_DOWNLOAD_RETRY_SECS sets both.
 retry_due() {
   [ -f "$state_file" ] || return 0
   at=$(sed -n 's/^at=//p' "$state_file" 2>/dev/null)
   st=$(sed -n 's/^state=//p' "$state_file" 2>/dev/null)
-  [ "$st" = installed ] && return 0
+  case "$st" in
+    installed) return 0 ;;
+    offline) wait=${CLAUDE_SYNC_DOWNLOAD_RETRY_SECS:-60} ;;
+    *) wait=${CLAUDE_SYNC_DOWNLOAD_RETRY_SECS:-3600} ;;
+  esac
   now=$(date +%s)
-  [ -n "$at" ] && [ $((now - at)) -lt "${CLAUDE_SYNC_DOWNLOAD_RETRY_SECS:-60}" ] && return 1
+  [ -n "$at" ] && [ $((now - at)) -lt "$wait" ] && return 1
   return 0
 }
 
