@@ -19,7 +19,7 @@ import { createInterface } from "node:readline";
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const BIN = process.env.CCS_BIN || join(ROOT, "target", "debug", "claude-code-sync");
 const SHOTS = join(ROOT, "target", "dashboard-screenshots");
-const CHROMIUM = process.env.CHROMIUM || ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find(existsSync);
+const CHROMIUM = (process.env.CHROMIUM ? [process.env.CHROMIUM] : ["/usr/bin/chromium", "/usr/bin/chromium-browser"]).find(existsSync);
 const CI = process.env.CI === "true";
 
 let skip = false;
