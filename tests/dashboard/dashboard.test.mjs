@@ -33,7 +33,22 @@ if (!CHROMIUM) {
   writeFileSync(join(dir, "dashboard-browser-tests"), skip);
 }
 
-let home, env, server, base, browser, sessions;
+let home, env, server, base, browser, sessions, backend;
+const KEY = "dashboard-browser-test-key-0123456789";
+
+/** The project's real Convex functions on loopback (tests/backend/start.mjs), with a key. */
+async function startBackend() {
+  const child = spawn(process.execPath, [join(ROOT, "tests/backend/start.mjs"), "--port", "0", "--exit-with-stdin"], {
+    cwd: ROOT,
+    env: { ...process.env, CLAUDE_SYNC_API_KEY: KEY },
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const line = await new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).once("line", resolve);
+    child.once("exit", (code) => reject(new Error(`backend exited ${code}`)));
+  });
+  return { child, url: line.replace("LISTENING ", "").trim() };
+}
 
 /** Copies a real transcript as another session: new id, project folder and cwd, times shifted. */
 function variant(src, outDir, { sessionId, cwd, shiftDays }) {
@@ -74,6 +89,9 @@ before(async () => {
   home = mkdtempSync(join(tmpdir(), "ccs-dashboard-"));
   env = { ...process.env, HOME: home, CLAUDE_SYNC_DATA_DIR: join(home, "data"), CLAUDE_CONFIG_DIR: join(home, "claude") };
   for (const k of Object.keys(env)) if (k.startsWith("CLAUDE_SYNC_") && !["CLAUDE_SYNC_DATA_DIR"].includes(k)) delete env[k];
+  // A deployment every session is also delivered to: the page's "All machines" reads it back.
+  backend = await startBackend();
+  writeFileSync(join(home, ".claude-code-sync.json"), JSON.stringify({ convex_url: backend.url, api_key: KEY }), { mode: 0o600 });
   // A second project, three days earlier, from the same real transcript.
   const extra = join(home, "extra");
   const multi = join(ROOT, "tests/fixtures/claude-code/transcripts/multi-tools/-home-dev-work/3c420acd-f7ce-4f4d-a482-4af2de79d118.jsonl");
@@ -98,6 +116,8 @@ before(async () => {
 after(async () => {
   await browser?.close();
   server?.child.kill("SIGINT");
+  backend?.child.stdin.end();
+  backend?.child.kill();
   if (home) rmSync(home, { recursive: true, force: true });
 });
 
@@ -252,5 +272,29 @@ test("tools view and exports agree with the store", { skip }, async () => {
   assert.deepEqual(jsonl.trim().split("\n").map((l) => JSON.parse(l)), sessions);
   assert.deepEqual(errors, []);
   assert.deepEqual(requests.filter((u) => !u.startsWith(base)), []);
+  await context.close();
+});
+
+test("the page's switch shows the deployment's sessions, in the same shape, without the key", { skip }, async () => {
+  const { page, errors, requests, context } = await openPage();
+  const bodies = [];
+  page.on("response", async (r) => { try { bodies.push(await r.text()); } catch {} });
+  await page.goto(base);
+  await ready(page);
+  assert.equal(await value(page, "sessions"), sessions.length);
+  await page.click("#where a:has-text('All machines')");
+  await page.waitForURL((u) => u.searchParams.get("from") === "remote");
+  await ready(page);
+  assert.equal(await value(page, "sessions"), sessions.length);
+  assert.equal(await value(page, "input"), sum(sessions, (s) => s.tokenUsage.input));
+  assert.equal(await value(page, "cache-read"), sum(sessions, (s) => s.tokenUsage.cacheRead));
+  await page.waitForFunction(() => !document.querySelector('[data-kpi="tool-failure-rate"] .sub')?.textContent.includes("counting"));
+  await shot(page, "overview-remote");
+  await page.goto(`${base}?view=sessions&from=remote`);
+  await ready(page);
+  assert.equal(await page.locator("tr[data-session-id]").count(), sessions.length);
+  assert.deepEqual(errors, []);
+  assert.deepEqual(requests.filter((u) => !u.startsWith(base)), [], "the browser never calls the deployment");
+  assert.ok(bodies.length > 0 && bodies.every((b) => !b.includes(KEY)), "the key never reaches the page");
   await context.close();
 });
