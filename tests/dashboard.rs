@@ -129,6 +129,26 @@ fn prints_its_loopback_url_first_and_refuses_foreign_hosts() {
 }
 
 #[test]
+fn ctrl_c_stops_it() {
+    let sb = Sandbox::new();
+    let mut server = start(&sb, &[]);
+    assert_eq!(get(&server, "/api/info").status, 200);
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(server.child.id() as i32), nix::sys::signal::Signal::SIGINT)
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            use std::os::unix::process::ExitStatusExt;
+            assert_eq!(status.signal(), Some(nix::libc::SIGINT), "{status:?}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still serving 5 s after SIGINT");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(TcpStream::connect(("127.0.0.1", server.port)).is_err(), "the port is closed");
+}
+
+#[test]
 fn every_answer_carries_a_strict_csp_and_assets_are_embedded() {
     let sb = imported_sandbox();
     let server = start(&sb, &[]);

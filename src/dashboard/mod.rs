@@ -110,6 +110,7 @@ pub fn serve(data_dir: &Path, config: &Config, options: Options) -> Result<()> {
         out.flush()?;
     }
     eprintln!("Serving the dashboard of {} at {url}; Ctrl-C stops it.", data_dir.display());
+    stop_on_interrupt();
     limit_malloc_arenas();
     let state = Arc::new(State::new(data_dir, config, port, options.remote_first));
     // The tool index is the one slow thing to build (it reads every tool item once): start it
@@ -142,6 +143,16 @@ pub fn serve(data_dir: &Path, config: &Config, options: Options) -> Result<()> {
         let _ = w.join();
     }
     Ok(())
+}
+
+/// Ctrl-C (SIGINT) and SIGTERM end the server, even when it was started with them ignored (a
+/// shell without job control starts `cmd &` so): the server holds nothing to clean up.
+fn stop_on_interrupt() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    for sig in [Signal::SIGINT, Signal::SIGTERM] {
+        // SAFETY: installs the default disposition, no handler code runs.
+        let _ = unsafe { signal(sig, SigHandler::SigDfl) };
+    }
 }
 
 /// glibc gives each thread that allocates its own arena and keeps what it frees there, so a
