@@ -7,6 +7,7 @@ pub mod commands;
 pub mod config;
 pub mod dashboard;
 pub mod event;
+pub mod examples;
 pub mod hook;
 pub mod ingest;
 pub mod log;

@@ -5,6 +5,7 @@ mod dashboard;
 mod forget;
 mod install_report;
 mod login;
+mod progress;
 mod redact;
 mod sessions;
 mod status;
@@ -46,8 +47,8 @@ pub fn run(command: Command) -> ExitCode {
     let always_zero = matches!(command, Command::Status | Command::SyncNow { .. });
     let result = match command {
         Command::Status => status::run(&ctx),
-        Command::SyncNow { session, all, project, paths } => {
-            sync_now::run(&ctx, session, all, project.as_deref(), &paths)
+        Command::SyncNow { session, all, project, paths, jobs } => {
+            sync_now::run(&ctx, session, all, project.as_deref(), &paths, jobs.map(usize::from))
         }
         Command::Sessions { filters, limit, json } => sessions::run(&ctx, filters.into_query_text(limit), json),
         Command::Dashboard { port, no_open, source } => dashboard::run(&ctx, port, !no_open, source),
