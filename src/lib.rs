@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod dashboard;
 pub mod delivery;
 pub mod event;
 pub mod examples;
@@ -15,6 +16,7 @@ pub mod paths;
 pub mod privacy;
 pub mod project;
 pub mod redact;
+pub mod report;
 pub mod store;
 pub mod time;
 pub mod transcript;

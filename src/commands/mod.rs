@@ -2,6 +2,7 @@
 //! with a `Context`: the loaded configuration, a redactor built from it, and the data dir.
 //! Failures become one clear line on stderr and exit 1.
 
+mod dashboard;
 mod forget;
 mod install_report;
 mod login;
@@ -58,6 +59,7 @@ pub fn run(command: Command) -> ExitCode {
         Command::Status(cmd) => cmd.run(&ctx),
         Command::SyncNow(cmd) => cmd.run(&ctx),
         Command::Sessions(cmd) => cmd.run(&ctx),
+        Command::Dashboard(cmd) => cmd.run(&ctx),
         Command::Login(cmd) => cmd.run(&ctx),
         Command::Forget(cmd) => cmd.run(&ctx),
         Command::Redact(cmd) => cmd.run(&ctx),
