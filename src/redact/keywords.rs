@@ -5,8 +5,8 @@
 //! scan, so text without any keyword costs that scan and nothing else.
 //!
 //! The automaton is built ahead of time, not in the process that uses it: a hook process scans
-//! a few kilobytes once, and building an Aho-Corasick automaton of the ~200 keyword forms (with
-//! their percent-encoded and JSON-escaped spellings) was 60 % of a whole hook's instructions.
+//! a few kilobytes once, and building an automaton of the ~200 keyword forms (with their
+//! percent-encoded and JSON-escaped spellings) would cost far more than that scan.
 //! It is a dense DFA (regex-automata, leftmost-first over the keywords longest first, on an
 //! ASCII-folded copy of the text) generated from [`super::rules::RULES`] and committed beside
 //! this file as `keywords.dfa` (330 KB), with `keyword_patterns.rs` saying which rules each of
@@ -55,8 +55,8 @@ static DFA: LazyLock<Option<dense::DFA<&'static [u32]>>> = LazyLock::new(|| {
     // SAFETY: the bytes are this crate's own, not input: `committed_automaton_matches_the_rules`
     // fails unless they equal what the locked regex-automata serializes from the rules today,
     // and deserializes them with every check. Skipping the transition-table check here
-    // (`from_bytes` walks all ~80,000 transitions) is what makes the automaton free for a hook:
-    // that check alone cost 1.3M instructions, a third of a whole hook.
+    // (`from_bytes` walks all ~80,000 transitions) is what makes the automaton free for a hook,
+    // which would otherwise pay for that walk on every start.
     let dfa = unsafe { dense::DFA::from_bytes_unchecked(&DFA_BYTES.bytes) };
     dfa.ok().map(|(dfa, _)| dfa)
 });

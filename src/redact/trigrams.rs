@@ -1,7 +1,7 @@
 //! The keyword search of processes that scan megabytes: a trigram filter, then a comparison.
 //!
-//! A keyword automaton (a DFA of any kind) pays one dependent table lookup per byte, and that
-//! was half of the `redact` command's time on a transcript. Here each position of the text
+//! A keyword automaton (a DFA of any kind) pays one dependent table lookup per byte, which
+//! dominates a scan of megabytes (BENCHMARKS.md). Here each position of the text
 //! costs a few independent instructions instead: its first three bytes, ASCII-folded and
 //! hashed, index a 64 Kibit table (8 KiB, stays in L1) that says whether a keyword may start
 //! there. About one position in fifty passes in transcript text (`token`, `key`, `pass`, `main`
