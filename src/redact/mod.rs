@@ -2,7 +2,7 @@
 //! touched.
 //!
 //! Every string of every event goes through [`Redactor::redact`] (or [`Redactor::redact_json`])
-//! before it reaches the store, the log or the network (docs/architecture.md). Only the secret part
+//! before it reaches the store, the log or the network . Only the secret part
 //! of a match is replaced by `[REDACTED:<kind>]`; key names, URL hosts and header names stay so
 //! the dashboard remains readable.
 //!
