@@ -106,10 +106,19 @@ fn all_rules() -> u128 {
     if RULES.len() == 128 { u128::MAX } else { (1u128 << RULES.len()) - 1 }
 }
 
-/// Whether rules that read text line by line (Kubernetes Secrets, .netrc) may match: they need
-/// the JSON-unescaped view even for plain `\n` escapes.
+/// Whether rules that read text line by line (Kubernetes Secrets, .netrc, command lines that
+/// start a line) may match: they need the JSON-unescaped view even for plain `\n` escapes.
 pub(super) fn has_line_rules(hits: &Hits) -> bool {
-    static LINE_RULES: LazyLock<u128> = LazyLock::new(|| rule_set(&["kubernetes-secret", "netrc-password"]));
+    static LINE_RULES: LazyLock<u128> = LazyLock::new(|| {
+        rule_set(&[
+            "kubernetes-secret",
+            "netrc-password",
+            "cli-password-flag",
+            "mysql-password-flag",
+            "sshpass-flag",
+            "curl-user-flag",
+        ])
+    });
     hits.rules & *LINE_RULES != 0
 }
 
@@ -306,7 +315,8 @@ mod tests {
             let next = words[(n * 7 + 3) % words.len()];
             let mixed: String =
                 w.chars().enumerate().map(|(i, c)| if i % 2 == 0 { c.to_ascii_uppercase() } else { c }).collect();
-            texts.push(format!("{w}{next} x{mixed}_{}", &next[..next.len() / 2]));
+            let half = (0..=next.len() / 2).rev().find(|&i| next.is_char_boundary(i)).unwrap_or(0);
+            texts.push(format!("{w}{next} x{mixed}_{}", &next[..half]));
             texts.push(mixed.clone());
             texts.push(format!("{next} {mixed}"));
         }
