@@ -7,8 +7,11 @@
 
 Hook wall time: every hook subcommand is run as Claude Code runs it, wall time measured around
 the whole process (spawn, stdin, exit) from this script:
-  ours  exec form, no shell: the program hooks/hooks.json names, with its argument
-        (target/release/claude-code-sync <subcommand>: build it first)
+  ours  the binary itself, exec form, no shell: target/release/claude-code-sync <subcommand>
+        (build it first)
+  installed  the installed plugin as a marketplace install runs it: the program
+        plugin/hooks/hooks.json names (the launcher, exec form) in a cache copy of plugin/,
+        which execs the same binary placed where it downloads it, ${CLAUDE_PLUGIN_DATA}/bin/<version>/
   node  npm claude-code-sync@0.1.15, its own hooks config (`claude-code-sync setup`, README):
         command string run by bash:  bash -c 'claude-code-sync hook <Event>'
         (installed under .cache/node-plugin; it has 5 hooks: no PostToolUseFailure,
@@ -57,18 +60,38 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def hook_program() -> Path:
-    """The program hooks.json has Claude Code execute, ${CLAUDE_PLUGIN_ROOT} being this repository."""
-    hooks = json.loads((REPO / "hooks/hooks.json").read_text())["hooks"]
+def hook_program(plugin_root: Path) -> Path:
+    """The program plugin/hooks/hooks.json has Claude Code execute, for a plugin at plugin_root."""
+    hooks = json.loads((REPO / "plugin/hooks/hooks.json").read_text())["hooks"]
     (command,) = {h["command"] for groups in hooks.values() for g in groups for h in g["hooks"]}
-    return Path(command.replace("${CLAUDE_PLUGIN_ROOT}", str(REPO)))
+    return Path(command.replace("${CLAUDE_PLUGIN_ROOT}", str(plugin_root)))
 
 
-OURS_HOOK = hook_program()
+def plugin_version() -> str:
+    return json.loads((REPO / "plugin/.claude-plugin/plugin.json").read_text())["version"]
+
+
+def installed_plugin(tmp: Path) -> tuple[Path, dict]:
+    """A cache copy of plugin/ and its data folder holding the release binary, as a marketplace
+    install leaves them once the launcher has downloaded it: the launcher and its environment."""
+    import shutil
+    home = tmp / "installed"
+    root = home / ".claude/plugins/cache/claude-code-sync/claude-code-sync" / plugin_version()
+    shutil.copytree(REPO / "plugin", root)
+    data = home / ".claude/plugins/data/claude-code-sync-claude-code-sync"
+    (data / "bin" / plugin_version()).mkdir(parents=True)
+    shutil.copy2(RELEASE_BIN, data / "bin" / plugin_version() / "claude-code-sync")
+    env = clean_env(home)
+    env.update(CLAUDE_PLUGIN_ROOT=str(root), CLAUDE_PLUGIN_DATA=str(data))
+    return hook_program(root), env
+
+
 # The least any command hook can cost on this machine: a process that reads stdin and exits
 # (the floor of tests/e2e/bench_hook_overhead.py), timed the same way.
 FLOOR = ["sh", "-c", "cat >/dev/null"]
 RELEASE_BIN = REPO / "target/release/claude-code-sync"
+# The binary itself, exec form: how hooks ran it before the plugin had a launcher.
+OURS_HOOK = RELEASE_BIN
 NODE_PREFIX = REPO / ".cache/node-plugin"
 NODE_VERSION = "0.1.15"
 
@@ -304,6 +327,8 @@ def bench_state(state: str, args, samples: Path, transcript: Path, node_bin: Pat
         ours_url, node_url = backend.url, hole.url
     (ours_home / ".claude-code-sync.json").write_text(json.dumps({"convex_url": ours_url}))
     ours_env = clean_env(ours_home)
+    launcher, inst_env = installed_plugin(tmp)
+    (Path(inst_env["HOME"]) / ".claude-code-sync.json").write_text(json.dumps({"convex_url": ours_url}))
     node_env = clean_env(node_home)
     node_env["PATH"] = f"{node_bin}:{node_env.get('PATH', '')}"
     # The Node plugin's documented environment configuration (both must be set).
@@ -319,6 +344,7 @@ def bench_state(state: str, args, samples: Path, transcript: Path, node_bin: Pat
     for r in range(args.rounds):
         for sub, _, node_event in HOOKS:
             runs = [("ours", [str(OURS_HOOK), sub], ours_env),
+                    ("installed", [str(launcher), sub], inst_env),
                     ("floor", FLOOR, ours_env)]
             if node_event and r < node_rounds:
                 runs.append(("node", ["bash", "-c", f"claude-code-sync hook {node_event}"], node_env))
@@ -327,7 +353,7 @@ def bench_state(state: str, args, samples: Path, transcript: Path, node_bin: Pat
                 runs.reverse()
             for tool, argv, env in runs:
                 ms, finished, out = run_timed(argv, env, data[sub], cap if tool == "node" else 60.0)
-                if tool == "ours" and out:
+                if tool in ("ours", "installed") and out:
                     sys.exit(f"our {sub} hook printed on stdout: {out[:200]!r}")
                 times.setdefault((tool, sub), []).append(ms)
                 if not finished:
@@ -337,6 +363,7 @@ def bench_state(state: str, args, samples: Path, transcript: Path, node_bin: Pat
         if x:
             x.stop()
     stop_uploaders(ours_home)
+    stop_uploaders(Path(inst_env["HOME"]))
     rows = {}
     for (tool, sub), ts in times.items():
         rows[f"{tool}:{sub}"] = {"n": len(ts), "median_ms": statistics.median(ts), "p95_ms": pct(ts, 95),
@@ -361,8 +388,8 @@ def stop_uploaders(home: Path):
 
 
 def hooks_table(results: list[dict], cap: float) -> str:
-    lines = ["| backend | hook | ours median | ours p95 | node median | node p95 | median ratio | floor median | floor p95 | load avg (1/5/15 min, before → after) |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = ["| backend | hook | ours median | ours p95 | installed plugin median | installed − ours | node median | node p95 | median ratio | floor median | floor p95 | load avg (1/5/15 min, before → after) |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for res in results:
         for sub, _, node_event in HOOKS:
             o = res["rows"][f"ours:{sub}"]
@@ -376,7 +403,9 @@ def hooks_table(results: list[dict], cap: float) -> str:
             else:
                 node_cells = "— | — | (no such hook)"
             floor = res["rows"][f"floor:{sub}"]
-            lines.append(f"| {res['state']} | {sub} | {o['median_ms']:.2f} ms | {o['p95_ms']:.2f} ms | {node_cells} | "
+            i = res["rows"][f"installed:{sub}"]
+            inst_cells = f"{i['median_ms']:.2f} ms | {i['median_ms'] - o['median_ms']:+.2f} ms"
+            lines.append(f"| {res['state']} | {sub} | {o['median_ms']:.2f} ms | {o['p95_ms']:.2f} ms | {inst_cells} | {node_cells} | "
                          f"{floor['median_ms']:.2f} ms | {floor['p95_ms']:.2f} ms | {res['load_before']} → {res['load_after']} |")
     return "\n".join(lines)
 

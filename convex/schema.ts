@@ -23,36 +23,12 @@ export const tokenUsageValidator = v.object({
   cacheRead: v.optional(v.number()),
 });
 
-/** Every event type the Rust client sends (TEAM.md recordEvent contract). */
-export const eventTypeValidator = v.union(
-  v.literal("session_start"),
-  v.literal("user_prompt"),
-  v.literal("tool_use"),
-  v.literal("tool_failure"),
-  v.literal("response_complete"),
-  v.literal("subagent_stop"),
-  v.literal("pre_compact"),
-  v.literal("session_end"),
-  v.literal("manual_sync"),
-  v.literal("message"),
-);
-
-/** An event's payload: session metadata and figures, plus redacted detail. */
-export const payloadValidator = v.object({
-  projectName: v.optional(v.string()),
-  workingDirectory: v.optional(v.string()),
-  gitBranch: v.optional(v.string()),
-  model: v.optional(v.string()),
-  startType: v.optional(v.string()),
-  endReason: v.optional(v.string()),
-  messageCount: v.optional(v.number()),
-  toolCallCount: v.optional(v.number()),
-  promptCount: v.optional(v.number()),
-  tokenUsage: v.optional(tokenUsageValidator),
-  cost: v.optional(v.number()),
-  durationMs: v.optional(v.number()),
-  detail: v.optional(v.any()),
-});
+/**
+ * An event's payload as stored: the contract's fields (checked by type in
+ * contract.ts before anything is written) beside any field this deployment
+ * does not know, kept as sent.
+ */
+export const payloadValidator = v.record(v.string(), v.any());
 
 export default defineSchema({
   sessions: defineTable({
@@ -89,10 +65,13 @@ export default defineSchema({
   events: defineTable({
     eventId: v.string(),
     sessionId: v.string(),
-    eventType: eventTypeValidator,
+    /** One of contract.ts's KNOWN_EVENT_TYPES, or a newer client's type, stored as sent. */
+    eventType: v.string(),
     timestamp: v.number(),
     source: sourceValidator,
     payload: payloadValidator,
+    /** Top-level event fields this deployment does not know, as sent. */
+    extra: v.optional(v.record(v.string(), v.any())),
   })
     .index("by_event_id", ["eventId"])
     .index("by_session", ["sessionId", "timestamp"]),

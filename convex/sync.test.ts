@@ -1,29 +1,12 @@
-import { convexTest } from "convex-test";
 import { ConvexError } from "convex/values";
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { api } from "./_generated/api";
-import schema from "./schema";
-import { MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_DETAIL_BYTES, foldEvent } from "./sync";
-import { modules } from "./test.setup";
+import { requireReadKey } from "./access";
+import { CONTRACT_VERSION, KNOWN_EVENT_TYPES, MAX_TEXT_CHARS } from "./contract";
+import { MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_DETAIL_BYTES, MAX_PAYLOAD_BYTES, foldEvent } from "./sync";
+import { setup, tables, type SentEvent } from "./test.setup";
 
-type EventArgs = {
-  sessionId: string;
-  eventId: string;
-  eventType:
-    | "session_start"
-    | "user_prompt"
-    | "tool_use"
-    | "tool_failure"
-    | "response_complete"
-    | "subagent_stop"
-    | "pre_compact"
-    | "session_end"
-    | "manual_sync"
-    | "message";
-  timestamp: number;
-  source: "claude-code" | "opencode";
-  payload: Record<string, unknown>;
-};
+type EventArgs = SentEvent;
 
 function event(
   eventId: string,
@@ -35,16 +18,6 @@ function event(
   return { sessionId, eventId, eventType, timestamp, source: "claude-code", payload };
 }
 
-function setup() {
-  return convexTest({ schema, modules, transactionLimits: true });
-}
-
-async function tables(t: ReturnType<typeof setup>) {
-  return await t.run(async (ctx) => ({
-    sessions: await ctx.db.query("sessions").collect(),
-    events: await ctx.db.query("events").collect(),
-  }));
-}
 
 /** The data of the ConvexError a call rejected with. */
 async function convexErrorData(p: Promise<unknown>): Promise<Record<string, unknown>> {
@@ -61,48 +34,62 @@ afterEach(() => {
   vi.unstubAllEnvs();
 });
 
-describe("argument validation", () => {
+describe("what is refused", () => {
   const good = event("e1", "session_start", 1000, { projectName: "p" });
-  const bad: [string, Record<string, unknown>][] = [
-    ["missing sessionId", { ...good, sessionId: undefined }],
-    ["missing eventId", { ...good, eventId: undefined }],
-    ["unknown eventType", { ...good, eventType: "session_restart" }],
-    ["timestamp as a string", { ...good, timestamp: "1000" }],
-    ["unknown source", { ...good, source: "cursor" }],
-    ["null for an optional payload field", { ...good, payload: { model: null } }],
-    ["unknown payload field", { ...good, payload: { colour: "red" } }],
-    ["tokenUsage without output", { ...good, payload: { tokenUsage: { input: 1 } } }],
-    ["cost as a string", { ...good, payload: { cost: "0.1" } }],
-    ["apiKey as a number", { ...good, apiKey: 42 }],
+  const bad: [string, Record<string, unknown>, RegExp][] = [
+    ["missing sessionId", { ...good, sessionId: undefined }, /sessionId must be a string, got undefined/],
+    ["missing eventId", { ...good, eventId: undefined }, /eventId must be a string/],
+    ["an empty eventType", { ...good, eventType: "" }, /eventType must not be empty/],
+    ["timestamp as a string", { ...good, timestamp: "1000" }, /timestamp must be a number .*got string/],
+    ["unknown source", { ...good, source: "cursor" }, /source must be one of claude-code, opencode, got "cursor"/],
+    ["payload as an array", { ...good, payload: [1] }, /payload must be an object, got array/],
+    ["tokenUsage without output", { ...good, payload: { tokenUsage: { input: 1 } } }, /payload.tokenUsage.output is required/],
+    ["cost as a string", { ...good, payload: { cost: "0.1" } }, /payload.cost must be a number, got string/],
+    ["model as an object", { ...good, payload: { model: { id: "m" } } }, /payload.model must be a string, got object/],
+    ["a projectName longer than the bound", { ...good, payload: { projectName: "p".repeat(MAX_TEXT_CHARS + 1) } }, /longer than/],
   ];
-  test.each(bad)("recordEvent rejects %s and stores nothing", async (_, args) => {
+  test.each(bad)("recordEvent refuses %s with INVALID_EVENT and stores nothing", async (_, args, reason) => {
     const t = setup();
     const clean = Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined));
-    await expect(t.mutation(api.sync.recordEvent, clean as never)).rejects.toThrow(/Validator|validat/i);
+    const data = await convexErrorData(t.mutation(api.sync.recordEvent, clean as never));
+    expect(data.code).toBe("INVALID_EVENT");
+    expect(data.reason).toMatch(reason);
+    expect(data.message).toMatch(reason);
     expect(await tables(t)).toEqual({ sessions: [], events: [] });
   });
 
-  test("recordEvents rejects a batch holding one bad event, storing none of it", async () => {
+  test("an apiKey that is not a string is INVALID_ARGUMENTS", async () => {
     const t = setup();
-    const events = [event("e1", "session_start", 1), { ...event("e2", "tool_use", 2), eventType: "nope" }];
-    await expect(t.mutation(api.sync.recordEvents, { events } as never)).rejects.toThrow(/Validator/);
+    const data = await convexErrorData(t.mutation(api.sync.recordEvent, { ...good, apiKey: 42 } as never));
+    expect(data.code).toBe("INVALID_ARGUMENTS");
+    const batch = await convexErrorData(t.mutation(api.sync.recordEvents, { events: "nope" } as never));
+    expect(batch.code).toBe("INVALID_ARGUMENTS");
+  });
+
+  test("recordEvents names every refused event and writes nothing, so the client parks only those", async () => {
+    const t = setup();
+    const events = [
+      event("e1", "session_start", 1),
+      { ...event("e2", "tool_use", 2), payload: { toolCallCount: "3" } },
+      event("e3", "brand_new_type", 3, { brandNewField: [1, 2] }),
+      { ...event("e4", "message", 4), timestamp: null },
+    ];
+    const data = await convexErrorData(t.mutation(api.sync.recordEvents, { events } as never));
+    expect(data.code).toBe("INVALID_EVENTS");
+    expect(data.rejected).toEqual([
+      { index: 1, eventId: "e2", reason: "payload.toolCallCount must be a number, got string" },
+      { index: 3, eventId: "e4", reason: "timestamp must be a number (ms since epoch), got null" },
+    ]);
     expect(await tables(t)).toEqual({ sessions: [], events: [] });
+    // The rest, sent again as the client does, is stored.
+    const rest = events.filter((_, i) => i !== 1 && i !== 3);
+    const r = await t.mutation(api.sync.recordEvents, { events: rest });
+    expect(r.results.map((x) => x.status)).toEqual(["recorded", "recorded"]);
   });
 
   test("every event type the client sends is accepted, message included", async () => {
     const t = setup();
-    const types: EventArgs["eventType"][] = [
-      "session_start",
-      "user_prompt",
-      "tool_use",
-      "tool_failure",
-      "response_complete",
-      "subagent_stop",
-      "pre_compact",
-      "session_end",
-      "manual_sync",
-      "message",
-    ];
+    const types = [...KNOWN_EVENT_TYPES];
     for (const [i, type] of types.entries()) {
       const detail = type === "message" ? { role: "assistant", kind: "text", text: "hi" } : undefined;
       const r = await t.mutation(api.sync.recordEvent, event(`e${i}`, type, i, detail ? { detail } : {}));
@@ -350,15 +337,19 @@ describe("API key", () => {
     expect((await tables(t)).events).toHaveLength(2);
   });
 
-  test("healthCheck tells whether a key is required and whether this one is accepted", async () => {
+  test("healthCheck tells whether a key is configured and accepted, never the key", async () => {
     const t = setup();
+    const rest = { ok: true, contractVersion: CONTRACT_VERSION, eventTypes: [...KNOWN_EVENT_TYPES] };
     vi.stubEnv("CLAUDE_SYNC_API_KEY", undefined);
-    expect(await t.query(api.sync.healthCheck, {})).toEqual({ ok: true, keyRequired: false, keyAccepted: true });
-    expect(await t.query(api.sync.healthCheck, { apiKey: "x" })).toEqual({ ok: true, keyRequired: false, keyAccepted: true });
+    expect(await t.query(api.sync.healthCheck, {})).toMatchObject({ ...rest, keyConfigured: false, keyRequired: false, keyAccepted: true });
+    expect(await t.query(api.sync.healthCheck, { apiKey: "x" })).toMatchObject({ keyConfigured: false, keyAccepted: true });
     vi.stubEnv("CLAUDE_SYNC_API_KEY", KEY);
-    expect(await t.query(api.sync.healthCheck, {})).toEqual({ ok: true, keyRequired: true, keyAccepted: false });
-    expect(await t.query(api.sync.healthCheck, { apiKey: "nope" })).toEqual({ ok: true, keyRequired: true, keyAccepted: false });
-    expect(await t.query(api.sync.healthCheck, { apiKey: KEY })).toEqual({ ok: true, keyRequired: true, keyAccepted: true });
+    expect(await t.query(api.sync.healthCheck, {})).toMatchObject({ ...rest, keyConfigured: true, keyRequired: true, keyAccepted: false });
+    expect(await t.query(api.sync.healthCheck, { apiKey: "nope" })).toMatchObject({ keyConfigured: true, keyAccepted: false });
+    const ok = await t.query(api.sync.healthCheck, { apiKey: KEY });
+    expect(ok).toMatchObject({ keyConfigured: true, keyAccepted: true });
+    expect(ok.limits).toEqual({ maxBatchEvents: MAX_BATCH_EVENTS, maxBatchBytes: MAX_BATCH_BYTES, maxPayloadBytes: MAX_PAYLOAD_BYTES });
+    expect(JSON.stringify(ok)).not.toContain(KEY);
   });
 
   test("the read queries need the key too", async () => {
@@ -376,10 +367,61 @@ describe("API key", () => {
   });
 });
 
+describe("reads fail closed", () => {
+  const KEY = "sk-read-0123456789abcdef";
+  const reads = (t: ReturnType<typeof setup>, apiKey?: string) => [
+    () => t.query(api.sync.sessionsBySource, { apiKey, source: "claude-code" }),
+    () => t.query(api.sync.sessionsByProject, { apiKey, projectName: "p" }),
+    () => t.query(api.sync.getSession, { apiKey, sessionId: "s1" }),
+    () => t.query(api.sync.sessionEvents, { apiKey, sessionId: "s1", paginationOpts: { numItems: 10, cursor: null } }),
+  ];
+
+  test("a deployment without a key refuses every read with NO_KEY_CONFIGURED and the command that fixes it", async () => {
+    vi.stubEnv("CLAUDE_SYNC_API_KEY", undefined);
+    const t = setup();
+    // Writes stay open, so there is data to leak.
+    await t.mutation(api.sync.recordEvent, event("e1", "user_prompt", 1, { projectName: "p", detail: { text: "secret plan" } }));
+    for (const apiKey of [undefined, "", "anything"]) {
+      for (const read of reads(t, apiKey)) {
+        const data = await convexErrorData(read());
+        expect(data.code).toBe("NO_KEY_CONFIGURED");
+        expect(data.command).toBe("npx convex env set CLAUDE_SYNC_API_KEY <key>");
+        expect(String(data.message)).toContain("npx convex env set CLAUDE_SYNC_API_KEY");
+        expect(JSON.stringify(data)).not.toContain("secret plan");
+      }
+    }
+  });
+
+  test("with a key set, reads without it or with another are UNAUTHORIZED, with it they answer", async () => {
+    vi.stubEnv("CLAUDE_SYNC_API_KEY", KEY);
+    const t = setup();
+    await t.mutation(api.sync.recordEvent, { ...event("e1", "session_start", 1, { projectName: "p" }), apiKey: KEY });
+    for (const apiKey of [undefined, "", "wrong", KEY.slice(0, -1)]) {
+      for (const read of reads(t, apiKey)) expect((await convexErrorData(read())).code).toBe("UNAUTHORIZED");
+    }
+    const [bySource, byProject, one, events] = await Promise.all(reads(t, KEY).map((read) => read()));
+    expect(bySource).toHaveLength(1);
+    expect(byProject).toHaveLength(1);
+    expect(one).toMatchObject({ sessionId: "s1", projectName: "p" });
+    expect((events as { page: unknown[] }).page).toHaveLength(1);
+  });
+
+  test("requireReadKey is the one guard, exported for other read queries", () => {
+    vi.stubEnv("CLAUDE_SYNC_API_KEY", undefined);
+    expect(() => requireReadKey(undefined)).toThrow(ConvexError);
+    vi.stubEnv("CLAUDE_SYNC_API_KEY", KEY);
+    expect(() => requireReadKey("wrong")).toThrow(ConvexError);
+    expect(() => requireReadKey(KEY)).not.toThrow();
+  });
+});
+
 describe("read queries", () => {
   test("sessions by source and by project, one session and its events in time order", async () => {
+    vi.stubEnv("CLAUDE_SYNC_API_KEY", "reader-key");
+    const apiKey = "reader-key";
     const t = setup();
     await t.mutation(api.sync.recordEvents, {
+      apiKey,
       events: [
         event("a3", "message", 3000, { projectName: "alpha" }, "A"),
         event("a1", "session_start", 1000, { projectName: "alpha" }, "A"),
@@ -388,21 +430,21 @@ describe("read queries", () => {
         { ...event("c1", "session_start", 1200, { projectName: "alpha" }, "C"), source: "opencode" },
       ],
     });
-    const cc = await t.query(api.sync.sessionsBySource, { source: "claude-code" });
+    const cc = await t.query(api.sync.sessionsBySource, { apiKey, source: "claude-code" });
     expect(cc.map((s) => s.sessionId).sort()).toEqual(["A", "B"]);
-    const oc = await t.query(api.sync.sessionsBySource, { source: "opencode" });
+    const oc = await t.query(api.sync.sessionsBySource, { apiKey, source: "opencode" });
     expect(oc.map((s) => s.sessionId)).toEqual(["C"]);
-    const alpha = await t.query(api.sync.sessionsByProject, { projectName: "alpha", limit: 1 });
+    const alpha = await t.query(api.sync.sessionsByProject, { apiKey, projectName: "alpha", limit: 1 });
     expect(alpha).toHaveLength(1);
-    expect((await t.query(api.sync.sessionsByProject, { projectName: "alpha" })).map((s) => s.sessionId).sort()).toEqual(["A", "C"]);
+    expect((await t.query(api.sync.sessionsByProject, { apiKey, projectName: "alpha" })).map((s) => s.sessionId).sort()).toEqual(["A", "C"]);
 
-    expect(await t.query(api.sync.getSession, { sessionId: "A" })).toMatchObject({ sessionId: "A", eventCount: 3 });
-    expect(await t.query(api.sync.getSession, { sessionId: "nope" })).toBeNull();
+    expect(await t.query(api.sync.getSession, { apiKey, sessionId: "A" })).toMatchObject({ sessionId: "A", eventCount: 3 });
+    expect(await t.query(api.sync.getSession, { apiKey, sessionId: "nope" })).toBeNull();
 
-    const page1 = await t.query(api.sync.sessionEvents, { sessionId: "A", paginationOpts: { numItems: 2, cursor: null } });
+    const page1 = await t.query(api.sync.sessionEvents, { apiKey, sessionId: "A", paginationOpts: { numItems: 2, cursor: null } });
     expect(page1.page.map((e) => e.eventId)).toEqual(["a1", "a2"]);
     expect(page1.isDone).toBe(false);
-    const page2 = await t.query(api.sync.sessionEvents, { sessionId: "A", paginationOpts: { numItems: 2, cursor: page1.continueCursor } });
+    const page2 = await t.query(api.sync.sessionEvents, { apiKey, sessionId: "A", paginationOpts: { numItems: 2, cursor: page1.continueCursor } });
     expect(page2.page.map((e) => e.eventId)).toEqual(["a3"]);
   });
 });

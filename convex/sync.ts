@@ -8,16 +8,29 @@
  * "duplicate". Events may arrive in any order (a backfill, a retry after an
  * outage), so the session row is created by whichever event comes first and
  * each field is decided by event time, never by arrival order.
+ *
+ * Clients and deployments are upgraded separately, so the writes take what
+ * any client version sends (contract.ts checks it); who may call what is in
+ * access.ts.
  */
 import { paginationOptsValidator } from "convex/server";
 import { ConvexError, v, type Infer } from "convex/values";
 import type { Doc } from "./_generated/dataModel";
 import { mutation, query, type MutationCtx } from "./_generated/server";
+import { configuredKey, keyAccepted, requireReadKey, requireWriteKey } from "./access";
 import {
-  eventTypeValidator,
-  payloadValidator,
-  sourceValidator,
-} from "./schema";
+  CONTRACT_VERSION,
+  KNOWN_EVENT_TYPES,
+  MAX_PAYLOAD_BYTES,
+  STRING_FIELDS,
+  checkEvent,
+  jsonBytes,
+  sessionFacts,
+  type SyncEvent,
+} from "./contract";
+import { sourceValidator } from "./schema";
+
+export { MAX_DETAIL_BYTES, MAX_PAYLOAD_BYTES } from "./contract";
 
 /**
  * Most events `recordEvents` takes in one call. Each event costs two index
@@ -28,106 +41,21 @@ import {
 export const MAX_BATCH_EVENTS = 100;
 
 /**
- * Most bytes of events (as JSON) one `recordEvents` call takes: half of the
- * 16 MiB a transaction may write, leaving room for the session rows and
- * Convex's own encoding overhead.
+ * Most bytes of events (as JSON, once bounded) one `recordEvents` call takes:
+ * half of the 16 MiB a transaction may write, leaving room for the session
+ * rows and Convex's own encoding overhead.
  */
 export const MAX_BATCH_BYTES = 8 * 1024 * 1024;
-
-/**
- * Largest `payload.detail` stored as sent. A bigger one (the client is meant
- * to truncate long before this) is replaced by a note of its size, so one
- * oversized event can neither exceed Convex's 1 MiB document limit nor block
- * the rest of a session behind it forever.
- */
-export const MAX_DETAIL_BYTES = 256 * 1024;
-
-/** The name the client also uses for the key (never logged nor echoed). */
-const API_KEY_ENV = "CLAUDE_SYNC_API_KEY";
-
-const eventFields = {
-  sessionId: v.string(),
-  eventId: v.string(),
-  eventType: eventTypeValidator,
-  timestamp: v.number(),
-  source: sourceValidator,
-  payload: payloadValidator,
-};
-const eventValidator = v.object(eventFields);
-type SyncEvent = Infer<typeof eventValidator>;
 
 const statusValidator = v.union(v.literal("recorded"), v.literal("duplicate"));
 type Status = Infer<typeof statusValidator>;
 
-// ---------------------------------------------------------------- API key
-
-/** The deployment's key, or undefined when none is configured (open mode). */
-function configuredKey(): string | undefined {
-  const key = process.env[API_KEY_ENV];
-  return key === undefined || key === "" ? undefined : key;
-}
-
-/**
- * Compares in time that depends only on the expected key's length, so the
- * answer time does not tell an attacker how many leading bytes were right.
- */
-function constantTimeEqual(given: string, expected: string): boolean {
-  const enc = new TextEncoder();
-  const a = enc.encode(given);
-  const b = enc.encode(expected);
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < b.length; i++) {
-    diff |= (i < a.length ? a[i] : 0) ^ b[i];
-  }
-  return diff === 0;
-}
-
-function keyAccepted(apiKey: string | undefined): boolean {
-  const expected = configuredKey();
-  if (expected === undefined) return true;
-  return apiKey !== undefined && constantTimeEqual(apiKey, expected);
-}
-
-/**
- * Throws the machine-readable rejection the client switches on
- * (`errorData.code === "UNAUTHORIZED"`), so it can tell a bad key from a bug.
- */
-function requireKey(apiKey: string | undefined): void {
-  if (!keyAccepted(apiKey)) {
-    throw new ConvexError({
-      code: "UNAUTHORIZED",
-      message:
-        apiKey === undefined
-          ? "This deployment requires an API key and none was sent"
-          : "The API key was not accepted by this deployment",
-    });
-  }
-}
-
 // ---------------------------------------------------------------- events
-
-const utf8 = new TextEncoder();
-const jsonBytes = (value: unknown) => utf8.encode(JSON.stringify(value) ?? "").length;
-
-/** The event as stored: an oversized detail becomes a note of its size. */
-function bounded(ev: SyncEvent): SyncEvent {
-  if (ev.payload.detail === undefined) return ev;
-  const bytes = jsonBytes(ev.payload.detail);
-  if (bytes <= MAX_DETAIL_BYTES) return ev;
-  return { ...ev, payload: { ...ev.payload, detail: { omitted: "too_large", bytes } } };
-}
 
 type SessionFields = Omit<Doc<"sessions">, "_id" | "_creationTime">;
 
 /** Metadata where the value carried by the newest event wins. */
-const LATEST_METADATA = [
-  "projectName",
-  "workingDirectory",
-  "gitBranch",
-  "model",
-  "startType",
-  "endReason",
-] as const;
+const LATEST_METADATA = STRING_FIELDS;
 
 /** Session totals the client computes exactly from the transcript. */
 const EXACT_FIGURES = [
@@ -140,7 +68,7 @@ const EXACT_FIGURES = [
 
 /** The running counter an event type bumps, if any. */
 function counterFor(
-  eventType: SyncEvent["eventType"],
+  eventType: string,
 ): "messageCount" | "toolCallCount" | "promptCount" | undefined {
   switch (eventType) {
     case "message":
@@ -165,12 +93,14 @@ function counterFor(
  *   figures from a newer event are already applied (`figuresAt`);
  * - running counters only count events newer than the applied figures, as
  *   older ones are already inside them.
+ * What an event carries is read by `sessionFacts`, which also understands the
+ * raw hook fields (`cwd`, SessionStart's `source`, SessionEnd's `reason`).
  */
 export function foldEvent(
   prev: SessionFields | null,
   ev: SyncEvent,
 ): SessionFields {
-  const p = ev.payload;
+  const p = sessionFacts(ev);
   const t = ev.timestamp;
   const next: SessionFields = prev
     ? { ...prev }
@@ -218,8 +148,8 @@ async function findSession(ctx: MutationCtx, sessionId: string) {
 }
 
 /**
- * Stores one (already `bounded`) event unless its eventId is already stored,
- * and folds it into its session.
+ * Stores one checked event unless its eventId is already stored, and folds
+ * it into its session.
  */
 async function applyEvent(ctx: MutationCtx, ev: SyncEvent): Promise<Status> {
   const seen = await ctx.db
@@ -228,14 +158,7 @@ async function applyEvent(ctx: MutationCtx, ev: SyncEvent): Promise<Status> {
     .first();
   if (seen !== null) return "duplicate";
 
-  await ctx.db.insert("events", {
-    eventId: ev.eventId,
-    sessionId: ev.sessionId,
-    eventType: ev.eventType,
-    timestamp: ev.timestamp,
-    source: ev.source,
-    payload: ev.payload,
-  });
+  await ctx.db.insert("events", ev);
   const session = await findSession(ctx, ev.sessionId);
   if (session === null) {
     await ctx.db.insert("sessions", foldEvent(null, ev));
@@ -246,14 +169,48 @@ async function applyEvent(ctx: MutationCtx, ev: SyncEvent): Promise<Status> {
   return "recorded";
 }
 
-/** Records one event. Answers "duplicate" (and changes nothing) for a known eventId. */
+/** A call whose shape is wrong as a whole (not one event's fields). */
+function invalidArguments(message: string) {
+  return new ConvexError({ code: "INVALID_ARGUMENTS", message });
+}
+
+function apiKeyArg(args: Record<string, unknown>): string | undefined {
+  const { apiKey } = args;
+  if (apiKey !== undefined && typeof apiKey !== "string") throw invalidArguments("apiKey must be a string");
+  return apiKey;
+}
+
+function argsObject(args: unknown): Record<string, unknown> {
+  if (typeof args !== "object" || args === null || Array.isArray(args)) {
+    throw invalidArguments("the arguments must be an object");
+  }
+  return args as Record<string, unknown>;
+}
+
+/**
+ * Records one event: `{apiKey?, sessionId, eventId, eventType, timestamp,
+ * source, payload}` (docs/backend-protocols.md). Answers "duplicate" (and
+ * changes nothing) for a known eventId. An event a known field of which has
+ * the wrong type is refused with `ConvexError({code: "INVALID_EVENT",
+ * eventId, reason, message})`, and nothing is written.
+ */
 export const recordEvent = mutation({
-  args: { apiKey: v.optional(v.string()), ...eventFields },
-  returns: v.object({ status: statusValidator, eventId: v.string() }),
-  handler: async (ctx, { apiKey, ...ev }) => {
-    requireKey(apiKey);
-    const status = await applyEvent(ctx, bounded(ev));
-    return { status, eventId: ev.eventId };
+  // No argument validator on purpose: contract.ts checks the known fields and
+  // keeps the unknown ones (a validator would refuse the whole call).
+  handler: async (ctx, raw: Record<string, unknown>) => {
+    const args = argsObject(raw);
+    requireWriteKey(apiKeyArg(args));
+    const checked = checkEvent(args);
+    if (!checked.ok) {
+      throw new ConvexError({
+        code: "INVALID_EVENT",
+        message: `event ${checked.eventId ?? "(no eventId)"} refused: ${checked.reason}`,
+        eventId: checked.eventId ?? null,
+        reason: checked.reason,
+      });
+    }
+    const status = await applyEvent(ctx, checked.event);
+    return { status, eventId: checked.event.eventId };
   },
 });
 
@@ -262,16 +219,36 @@ export const recordEvent = mutation({
  * transaction, each as `recordEvent` would, answering per event in input
  * order. A larger batch is refused whole, before anything is written, with
  * `ConvexError({code: "BATCH_TOO_LARGE", maxEvents, maxBytes})`: split it.
+ *
+ * A batch holding events with a known field of the wrong type is refused
+ * whole, before anything is written, with `ConvexError({code:
+ * "INVALID_EVENTS", rejected: [{index, eventId, reason}]})`: the client parks
+ * those and sends the rest again. Storing the rest and answering "rejected"
+ * for the bad ones would be one call less, but a client of the first contract
+ * reads any status other than "duplicate" as stored, and would drop them.
  */
 export const recordEvents = mutation({
-  args: { apiKey: v.optional(v.string()), events: v.array(eventValidator) },
-  returns: v.object({
-    results: v.array(v.object({ eventId: v.string(), status: statusValidator })),
-  }),
-  handler: async (ctx, { apiKey, events }) => {
-    requireKey(apiKey);
+  handler: async (ctx, raw: Record<string, unknown>) => {
+    const args = argsObject(raw);
+    requireWriteKey(apiKeyArg(args));
+    const { events } = args;
+    if (!Array.isArray(events)) throw invalidArguments("events must be an array of events");
     if (events.length > MAX_BATCH_EVENTS) throw batchTooLarge();
-    const stored = events.map(bounded);
+    const stored: SyncEvent[] = [];
+    const rejected: { index: number; eventId: string | null; reason: string }[] = [];
+    events.forEach((raw, index) => {
+      const checked = checkEvent(raw);
+      if (checked.ok) stored.push(checked.event);
+      else rejected.push({ index, eventId: checked.eventId ?? null, reason: checked.reason });
+    });
+    if (rejected.length > 0) {
+      const first = rejected[0];
+      throw new ConvexError({
+        code: "INVALID_EVENTS",
+        message: `${rejected.length} of ${events.length} events refused (nothing stored); first, event ${first.eventId ?? `#${first.index}`}: ${first.reason}`,
+        rejected,
+      });
+    }
     if (jsonBytes(stored) > MAX_BATCH_BYTES) throw batchTooLarge();
     const results: { eventId: string; status: Status }[] = [];
     for (const ev of stored) {
@@ -292,19 +269,37 @@ function batchTooLarge() {
 
 // ---------------------------------------------------------------- reads
 
-/** Whether the backend answers, whether it wants a key, whether this one is accepted. */
+/**
+ * What a client needs to know before it sends: whether the deployment has a
+ * key (never the key), whether this one is accepted, the contract version and
+ * the event types it understands, and its batch limits. Answers anyone, key or
+ * not: it holds no session data.
+ */
 export const healthCheck = query({
   args: { apiKey: v.optional(v.string()) },
   returns: v.object({
     ok: v.literal(true),
+    /** A key is set: writes need it, reads are served with it. */
+    keyConfigured: v.boolean(),
+    /** Same as keyConfigured; the name the first contract's clients read. */
     keyRequired: v.boolean(),
     keyAccepted: v.boolean(),
+    contractVersion: v.number(),
+    eventTypes: v.array(v.string()),
+    limits: v.object({ maxBatchEvents: v.number(), maxBatchBytes: v.number(), maxPayloadBytes: v.number() }),
   }),
-  handler: async (_ctx, { apiKey }) => ({
-    ok: true as const,
-    keyRequired: configuredKey() !== undefined,
-    keyAccepted: keyAccepted(apiKey),
-  }),
+  handler: async (_ctx, { apiKey }) => {
+    const configured = configuredKey() !== undefined;
+    return {
+      ok: true as const,
+      keyConfigured: configured,
+      keyRequired: configured,
+      keyAccepted: keyAccepted(apiKey),
+      contractVersion: CONTRACT_VERSION,
+      eventTypes: [...KNOWN_EVENT_TYPES],
+      limits: { maxBatchEvents: MAX_BATCH_EVENTS, maxBatchBytes: MAX_BATCH_BYTES, maxPayloadBytes: MAX_PAYLOAD_BYTES },
+    };
+  },
 });
 
 /** Default and largest page of sessions the list queries return. */
@@ -324,7 +319,7 @@ export const sessionsBySource = query({
     limit: v.optional(v.number()),
   },
   handler: async (ctx, { apiKey, source, limit }) => {
-    requireKey(apiKey);
+    requireReadKey(apiKey);
     return await ctx.db
       .query("sessions")
       .withIndex("by_source", (q) => q.eq("source", source))
@@ -341,7 +336,7 @@ export const sessionsByProject = query({
     limit: v.optional(v.number()),
   },
   handler: async (ctx, { apiKey, projectName, limit }) => {
-    requireKey(apiKey);
+    requireReadKey(apiKey);
     return await ctx.db
       .query("sessions")
       .withIndex("by_project", (q) => q.eq("projectName", projectName))
@@ -354,7 +349,7 @@ export const sessionsByProject = query({
 export const getSession = query({
   args: { apiKey: v.optional(v.string()), sessionId: v.string() },
   handler: async (ctx, { apiKey, sessionId }) => {
-    requireKey(apiKey);
+    requireReadKey(apiKey);
     return await ctx.db
       .query("sessions")
       .withIndex("by_session_id", (q) => q.eq("sessionId", sessionId))
@@ -373,7 +368,7 @@ export const sessionEvents = query({
     paginationOpts: paginationOptsValidator,
   },
   handler: async (ctx, { apiKey, sessionId, paginationOpts }) => {
-    requireKey(apiKey);
+    requireReadKey(apiKey);
     return await ctx.db
       .query("events")
       .withIndex("by_session", (q) => q.eq("sessionId", sessionId))

@@ -72,7 +72,9 @@ tokens and cost, with their original timestamps. Running it again imports only w
     #[command(long_about = "Set the Convex URL and API key, test them, and save them to \
 ~/.claude-code-sync.json (mode 0600).\n\n\
 The key is never taken as a command-line argument (other users can read process arguments): \
-type it at the prompt, pipe it with --key-stdin, or set CLAUDE_SYNC_API_KEY.")]
+type it at the prompt, pipe it with --key-stdin, or set CLAUDE_SYNC_API_KEY.\n\n\
+--generate-key makes a new strong key instead, saves it, and prints the one command that sets it \
+on the deployment.")]
     Login {
         /// Deployment URL, e.g. https://your-deployment.convex.cloud
         #[arg(long, value_name = "URL")]
@@ -83,6 +85,9 @@ type it at the prompt, pipe it with --key-stdin, or set CLAUDE_SYNC_API_KEY.")]
         /// Save without a key (deployments that require none)
         #[arg(long, conflicts_with = "key_stdin")]
         no_key: bool,
+        /// Make a new strong key, save it, and print the command that sets it on the deployment
+        #[arg(long, conflicts_with_all = ["key_stdin", "no_key"])]
+        generate_key: bool,
         /// Save even when the connection test fails
         #[arg(long)]
         force: bool,
@@ -127,6 +132,10 @@ type it at the prompt, pipe it with --key-stdin, or set CLAUDE_SYNC_API_KEY.")]
         #[arg(long, default_value_t = 1)]
         jobs: usize,
     },
+
+    /// Record the hook events the plugin's launcher kept on disk before the binary was installed
+    #[command(name = "replay-spool", hide = true)]
+    ReplaySpool,
 
     /// The detached background uploader (started by hooks)
     #[command(name = "__upload", hide = true)]

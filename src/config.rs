@@ -139,6 +139,9 @@ const KNOWN_KEYS: &[&str] = &[
     "redact_patterns",
     "redact_allowlist",
     "retention_days",
+    // Read by the plugin's launcher, not here: where it downloads the binary from
+    // (plugin/libexec/fetch-binary.sh).
+    "download_url",
 ];
 
 pub const DEFAULT_MAX_PROMPT_CHARS: usize = 2000;

@@ -30,6 +30,10 @@ impl<'a> Log<'a> {
         self.write("WARN", message);
     }
 
+    pub fn info(&self, message: &str) {
+        self.write("INFO", message);
+    }
+
     /// Appends one line. Failures are swallowed: there is nowhere left to report them, and a
     /// hook must never fail because its log could not be written.
     fn write(&self, level: &str, message: &str) {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::backend::{Backend, BackendOptions};
 use common::claude_code::*;
-use common::sandbox::{BIN, built_plugin, repo_root, wait_for};
+use common::sandbox::{BIN, built_plugin, plugin_root, repo_root, wait_for};
 use serde_json::Value;
 
 const PROMPT_SECRET: &str = "ghp_PromptSecret0123456789abcdefghijKLMN";
@@ -172,17 +172,21 @@ fn with_the_backend_down_during_the_session_everything_arrives_afterwards_once()
 fn the_plugin_validates_with_only_the_reserved_name_finding() {
     let Some(cc) = ClaudeCode::start() else { return };
     let sandbox = SessionSandbox::new();
-    let (status, report) = cc.validate_plugin(&sandbox.home, &repo_root(), &[]);
-    assert_eq!(status.code(), Some(1), "the reserved name is an error: {report:#}");
-    let mut errors: Vec<Value> = report["manifest"]["errors"].as_array().unwrap().clone();
-    for content in report["contents"].as_array().unwrap() {
-        errors.extend(content["errors"].as_array().unwrap().iter().cloned());
-        assert_eq!(content["warnings"], serde_json::json!([]), "{content:#}");
+    // The repository root is the marketplace; plugin/ is the plugin it names. Each reports the
+    // reserved name once, and nothing else.
+    for dir in [repo_root(), plugin_root()] {
+        let (status, report) = cc.validate_plugin(&sandbox.home, &dir, &[]);
+        assert_eq!(status.code(), Some(1), "the reserved name is an error: {report:#}");
+        let mut errors: Vec<Value> = report["manifest"]["errors"].as_array().unwrap().clone();
+        for content in report["contents"].as_array().unwrap() {
+            errors.extend(content["errors"].as_array().unwrap().iter().cloned());
+            assert_eq!(content["warnings"], serde_json::json!([]), "{content:#}");
+        }
+        assert_eq!(errors.len(), 1, "{}: {errors:#?}", dir.display());
+        assert!(errors[0]["message"].as_str().unwrap().contains("\"claude-code-sync\" is reserved"), "{errors:?}");
+        assert_eq!(report["manifest"]["warnings"], serde_json::json!([]), "{report:#}");
+        if dir == plugin_root() {
+            assert_eq!(report["directory"]["findings"], serde_json::json!([]), "README, LICENSE, icon: {report:#}");
+        }
     }
-    assert_eq!(errors.len(), 2, "marketplace and plugin: {errors:#?}");
-    for e in &errors {
-        assert!(e["message"].as_str().unwrap().contains("\"claude-code-sync\" is reserved"), "{e}");
-    }
-    assert_eq!(report["manifest"]["warnings"], serde_json::json!([]));
-    assert_eq!(report["directory"]["findings"], serde_json::json!([]), "README, LICENSE, icon");
 }

@@ -15,23 +15,10 @@ fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude-code")
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
-        }
-    }
-}
-
 /// The real subagent session under the sandbox's ~/.claude; returns its transcript path.
 fn install_sample(sb: &Sandbox) -> PathBuf {
     let project = sb.home.join(".claude/projects/-home-dev-work");
-    copy_dir(&samples().join("transcripts/subagent/-home-dev-work"), &project);
+    common::sandbox::copy_tree(&samples().join("transcripts/subagent/-home-dev-work"), &project);
     project.join(format!("{SESSION}.jsonl"))
 }
 

@@ -13,6 +13,8 @@ import type {
   FilterApi,
   FunctionReference,
 } from "convex/server";
+import type * as access from "../access.js";
+import type * as contract from "../contract.js";
 import type * as migrations from "../migrations.js";
 import type * as sync from "../sync.js";
 
@@ -25,6 +27,8 @@ import type * as sync from "../sync.js";
  * ```
  */
 declare const fullApi: ApiFromModules<{
+  access: typeof access;
+  contract: typeof contract;
   migrations: typeof migrations;
   sync: typeof sync;
 }>;

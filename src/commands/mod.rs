@@ -2,6 +2,7 @@
 //! built from it, and the data dir; failures become one clear line on stderr and exit 1.
 
 mod forget;
+mod install_report;
 mod login;
 mod redact;
 mod sessions;
@@ -50,12 +51,22 @@ pub fn run(command: Command) -> ExitCode {
         Command::Sessions { project, since, limit, json } => {
             sessions::run(&ctx, project, since.as_deref(), limit, json)
         }
-        Command::Login { url, key_stdin, no_key, force, protocol } => {
-            login::run(&ctx, url, key_stdin, no_key, force, protocol.map(Into::into))
+        Command::Login { url, key_stdin, no_key, generate_key, force, protocol } => {
+            let protocol = protocol.map(Into::into);
+            if generate_key {
+                login::generate_key(&ctx, url, force, protocol)
+            } else {
+                login::run(&ctx, url, key_stdin, no_key, force, protocol)
+            }
         }
         Command::Forget { session, project } => forget::run(&ctx, session.as_deref(), project.as_deref()),
         Command::Redact { file, explain } => redact::run(file.as_deref(), explain, &ctx.redactor),
         Command::Usage { paths, json, jobs } => usage::run(&ctx, paths, json, jobs),
+        Command::ReplaySpool => crate::hook::spool::replay_command(&ctx.data_dir).map(|n| {
+            if n > 0 {
+                ctx.log().info(&format!("recorded {n} event(s) kept on disk before the binary was installed"));
+            }
+        }),
         Command::Upload { detach } => {
             if detach {
                 uploader::leave_process_tree();

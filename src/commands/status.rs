@@ -21,6 +21,7 @@ fn report(ctx: &Context) -> String {
     let mut out = String::new();
     let c = &ctx.config;
     let _ = writeln!(out, "claude-code-sync {}\n", env!("CARGO_PKG_VERSION"));
+    super::install_report::write(&mut out, &ctx.data_dir);
     let _ = writeln!(out, "Configuration");
     let url = c.convex_url.as_ref().map(|s| (s.value.clone(), s.source.clone()));
     line(&mut out, "convex_url", url.clone().unwrap_or(("(not set)".into(), Source::Default)));
@@ -70,8 +71,17 @@ fn report(ctx: &Context) -> String {
             };
             let _ = writeln!(out, "  protocol           {protocol} — {}", connection.choice.reason);
             let started = Instant::now();
-            let check = connection.transport.check();
-            let _ = writeln!(out, "  {} ({} ms)", check.summary, started.elapsed().as_millis());
+            match (connection.choice.protocol, c.backend_url()) {
+                (Protocol::OpenSync, _) | (_, None) => {
+                    let check = connection.transport.check();
+                    let _ = writeln!(out, "  {} ({} ms)", check.summary, started.elapsed().as_millis());
+                }
+                (_, Some(url)) => {
+                    let health = transport::RecordEvent::new(url, c.api_key().cloned()).health();
+                    let _ = writeln!(out, "  {} ({} ms)", health.check.summary, started.elapsed().as_millis());
+                    health_section(&mut out, &health);
+                }
+            }
         }
     }
 
@@ -84,6 +94,28 @@ fn report(ctx: &Context) -> String {
     }
     let _ = writeln!(out, "  log                {}", paths::log_path(&ctx.data_dir).display());
     out
+}
+
+/// The contract versions side by side, and what the deployment's state means for the user.
+fn health_section(out: &mut String, health: &transport::Health) {
+    let client = transport::RecordEvent::CONTRACT_VERSION;
+    if let Some(deployment) = health.contract_version {
+        let types = match health.event_types.len() {
+            0 => String::new(),
+            n => format!(", it knows {n} event types"),
+        };
+        let _ = writeln!(out, "  contract           client {client}, deployment {deployment}{types}");
+        if deployment < client {
+            let _ = writeln!(
+                out,
+                "  NOTE               the deployment's functions are older than this client: fields and event types\n                     \
+                 it does not know may be refused. Deploy this version's convex/ (`npx convex deploy`)."
+            );
+        }
+    }
+    if health.key_configured == Some(false) {
+        let _ = writeln!(out, "  WARNING            {}", transport::RecordEvent::OPEN_DEPLOYMENT_WARNING);
+    }
 }
 
 fn store_section(out: &mut String, ctx: &Context, store: &Store) {
@@ -185,5 +217,44 @@ fn human_bytes(n: u64) -> String {
         0..=1023 => format!("{n} B"),
         1024..=1_048_575 => format!("{:.1} KiB", n as f64 / 1024.0),
         _ => format!("{:.1} MiB", n as f64 / 1_048_576.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::{CheckReport, Health};
+
+    fn health(version: Option<u64>, key_configured: Option<bool>) -> Health {
+        Health {
+            check: CheckReport { reachable: true, key_accepted: Some(true), summary: "connected".into() },
+            key_configured,
+            contract_version: version,
+            event_types: vec!["session_start".into(), "message".into()],
+        }
+    }
+
+    fn section(h: &Health) -> String {
+        let mut out = String::new();
+        health_section(&mut out, h);
+        out
+    }
+
+    #[test]
+    fn an_older_deployment_gets_a_note_and_one_without_a_key_a_warning() {
+        let current = section(&health(Some(transport::RecordEvent::CONTRACT_VERSION), Some(true)));
+        assert_eq!(current, "  contract           client 2, deployment 2, it knows 2 event types\n");
+
+        let older = section(&health(Some(1), Some(true)));
+        assert!(older.contains("client 2, deployment 1"), "{older}");
+        assert!(older.contains("NOTE") && older.contains("npx convex deploy"), "{older}");
+        assert!(!older.contains("WARNING"), "{older}");
+
+        let open = section(&health(Some(2), Some(false)));
+        assert!(open.contains("WARNING            the deployment has no CLAUDE_SYNC_API_KEY"), "{open}");
+        assert!(!open.contains("NOTE"), "{open}");
+
+        // A deployment that could not be asked says nothing it does not know.
+        assert_eq!(section(&health(None, None)), "");
     }
 }

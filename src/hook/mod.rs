@@ -6,6 +6,7 @@
 //! panic — is written to the log and the hook still exits 0 without a byte on stdout.
 
 mod input;
+pub mod spool;
 
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
@@ -95,7 +96,19 @@ impl HookKind {
 pub fn run(kind: HookKind, started: Instant) {
     panic::set_hook(Box::new(|_| {}));
     let data_dir = paths::data_dir();
-    let outcome = panic::catch_unwind(AssertUnwindSafe(|| run_inner(kind, &data_dir, started)));
+    // Events kept on disk before the binary was installed go first, so the store sees every
+    // event in the order it happened.
+    let _replay = spool::replay_if_any(&data_dir);
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+        let raw = input::read_stdin().context("cannot read stdin")?;
+        let env_session = std::env::var("CLAUDE_CODE_SESSION_ID").ok();
+        record(kind, &raw, &data_dir, time::now_ms(), env_session.as_deref(), Some(started))
+    }));
+    log_failure(kind, &data_dir, outcome);
+}
+
+/// Logs what went wrong in one hook's recording, if anything did.
+fn log_failure(kind: HookKind, data_dir: &Path, outcome: std::thread::Result<Result<()>>) {
     let failure = match outcome {
         Ok(Ok(())) => return,
         Ok(Err(e)) => format!("{kind:?} hook failed: {e:#}"),
@@ -109,7 +122,7 @@ pub fn run(kind: HookKind, started: Instant) {
         }
     };
     let (redactor, _) = Redactor::new(&[], &[]);
-    Log::new(&data_dir, &redactor).error(&failure);
+    Log::new(data_dir, &redactor).error(&failure);
 }
 
 /// A hook subcommand called with arguments it does not take: log it, do nothing else.
@@ -119,19 +132,25 @@ pub fn log_bad_invocation(message: &str) {
     Log::new(&paths::data_dir(), &redactor).error(&format!("hook called with bad arguments: {first_line}"));
 }
 
-fn run_inner(kind: HookKind, data_dir: &Path, started: Instant) -> Result<()> {
-    let raw = input::read_stdin().context("cannot read stdin")?;
+/// Records one hook's input as the event of `now` (when the hook fired). `started` is the
+/// process start of a live hook, whose own cost `status` reports; a replayed one has none.
+fn record(
+    kind: HookKind,
+    raw: &input::RawInput,
+    data_dir: &Path,
+    now: i64,
+    env_session: Option<&str>,
+    started: Option<Instant>,
+) -> Result<()> {
     let config = Config::load();
     let (redactor, _pattern_problems) = Redactor::new(&config.redact_patterns, &config.redact_allowlist);
     let log = Log::new(data_dir, &redactor);
-    let input = HookInput::parse(&raw);
+    let input = HookInput::parse(raw);
     if let Some(problem) = &input.problem {
         log.warn(&format!("{kind:?} hook: {problem}; recording what could be read"));
     }
     let privacy = Privacy::new(&config, &redactor);
-    let now = time::now_ms();
-    let env_session = std::env::var("CLAUDE_CODE_SESSION_ID").ok();
-    let mut event = build_event(kind, &input, &privacy, env_session.as_deref(), now);
+    let mut event = build_event(kind, &input, &privacy, env_session, now);
 
     let (mut store, moved) = Store::open(data_dir)?;
     if let Err(e) = store.leave_wal_on_close() {
@@ -151,8 +170,10 @@ fn run_inner(kind: HookKind, data_dir: &Path, started: Instant) -> Result<()> {
     let start_uploader = uploader::wanted(data_dir, &mut store, &config, &log);
     // The hook's own cost, for `status`: everything above, process start to here (the
     // uploader's start below, a posix_spawn once per burst of hooks, is not in it).
-    let micros = started.elapsed().as_micros() as i64;
-    store.record_hook_time(kind.event_type().as_str(), micros, now)?;
+    if let Some(started) = started {
+        let micros = started.elapsed().as_micros() as i64;
+        store.record_hook_time(kind.event_type().as_str(), micros, now)?;
+    }
     if let Err(e) = store.checkpoint_if_large() {
         log.warn(&format!("{kind:?} hook: store checkpoint: {e:#}"));
     }

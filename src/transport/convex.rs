@@ -28,6 +28,17 @@ pub struct RecordEvent {
     batch_supported: Option<bool>,
 }
 
+/// What `sync:healthCheck` told about the deployment (`status` shows it).
+pub struct Health {
+    pub check: CheckReport,
+    /// Whether the deployment has a key set; `Some(false)` means anyone with the URL can write.
+    pub key_configured: Option<bool>,
+    /// The deployment's contract version; `Some(1)` for a deployment that predates versions.
+    pub contract_version: Option<u64>,
+    /// The event types the deployment understands (empty when it does not say).
+    pub event_types: Vec<String>,
+}
+
 /// One function call's result.
 enum Reply {
     Value(Value),
@@ -35,6 +46,15 @@ enum Reply {
 }
 
 impl RecordEvent {
+    /// The wire contract this client speaks (docs/backend-protocols.md): the fields and event
+    /// types it sends. `status` shows it beside the deployment's (`healthCheck`'s
+    /// `contractVersion`).
+    pub const CONTRACT_VERSION: u64 = 2;
+
+    /// What `status` and `login` say about a deployment without a key.
+    pub const OPEN_DEPLOYMENT_WARNING: &str = "the deployment has no CLAUDE_SYNC_API_KEY: anyone with its URL can \
+         write sessions to it, and it serves no reads until a key is set. Run `claude-code-sync login --generate-key`.";
+
     pub fn new(url: &str, api_key: Option<ApiKey>) -> RecordEvent {
         let timeout = super::request_timeout();
         let http = Client::builder()
@@ -82,7 +102,11 @@ impl RecordEvent {
                 Some("success") => Ok(Reply::Value(body.get("value").cloned().unwrap_or(Value::Null))),
                 _ => Ok(Reply::FunctionError {
                     message: self.scrub(body["errorMessage"].as_str().unwrap_or("function failed")),
-                    data: body.get("errorData").cloned(),
+                    // Its texts may end up in a parked event's reason, in the store.
+                    data: body.get("errorData").map(|d| match self.api_key {
+                        Some(_) => serde_json::from_str(&self.scrub(&d.to_string())).unwrap_or(Value::Null),
+                        None => d.clone(),
+                    }),
                 }),
             };
         }
@@ -132,12 +156,105 @@ impl RecordEvent {
                 self.batch_supported = Some(false);
                 Ok(None)
             }
+            Reply::FunctionError { data: Some(data), .. } if data["code"] == "INVALID_EVENTS" => {
+                self.without_refused(events, &data)
+            }
             Reply::FunctionError { message, data } => match function_error(message, data) {
                 // One bad event fails the whole mutation: fall back to one by one to find it.
                 Ok(EventOutcome::Rejected(_)) => Ok(None),
                 Ok(other) => Ok(Some(vec![other; events.len()])),
                 Err(e) => Err(e),
             },
+        }
+    }
+}
+
+impl RecordEvent {
+    /// A batch the deployment refused whole because of some of its events (`INVALID_EVENTS`
+    /// names them; nothing was written): those are rejected, the rest is sent again.
+    fn without_refused(
+        &mut self,
+        events: &[OutboxEvent],
+        data: &Value,
+    ) -> Result<Option<Vec<EventOutcome>>, SendError> {
+        let mut refused: Vec<Option<String>> = vec![None; events.len()];
+        for r in data["rejected"].as_array().into_iter().flatten() {
+            if let Some(slot) = r["index"].as_u64().and_then(|i| refused.get_mut(i as usize)) {
+                let reason = r["reason"].as_str().unwrap_or("refused by the deployment");
+                *slot = Some(format!("INVALID_EVENT: {}", self.scrub(reason)));
+            }
+        }
+        if refused.iter().all(Option::is_none) {
+            // Nothing usable named: one by one finds the culprits.
+            return Ok(None);
+        }
+        let rest: Vec<OutboxEvent> =
+            events.iter().zip(&refused).filter(|(_, r)| r.is_none()).map(|(e, _)| e.clone()).collect();
+        let mut sent = if rest.is_empty() {
+            Vec::new().into_iter()
+        } else {
+            match self.send_batch(&rest)? {
+                Some(outcomes) => outcomes.into_iter(),
+                None => return Ok(None),
+            }
+        };
+        let mut outcomes = Vec::with_capacity(events.len());
+        for reason in refused {
+            match reason {
+                Some(reason) => outcomes.push(EventOutcome::Rejected(reason)),
+                None => outcomes.push(sent.next().unwrap_or(EventOutcome::Recorded)),
+            }
+        }
+        Ok(Some(outcomes))
+    }
+
+    /// Asks `sync:healthCheck`: the connection test, plus what the deployment says of itself.
+    pub fn health(&self) -> Health {
+        let args = match &self.api_key {
+            Some(key) => json!({ "apiKey": key.expose() }),
+            None => json!({}),
+        };
+        let plain = |check| Health { check, key_configured: None, contract_version: None, event_types: Vec::new() };
+        match self.call("query", "sync:healthCheck", args) {
+            Ok(Reply::Value(v)) => {
+                let configured = v["keyConfigured"].as_bool().or(v["keyRequired"].as_bool()).unwrap_or(false);
+                let accepted = v["keyAccepted"].as_bool().unwrap_or(false);
+                let summary = match (configured, accepted, self.api_key.is_some()) {
+                    (true, true, true) => "connected; the API key is accepted",
+                    (true, false, true) => "connected, but the deployment REJECTS the configured API key",
+                    (true, _, false) => "connected, but the deployment requires an API key and none is configured",
+                    (false, _, false) => "connected; the deployment has no API key set",
+                    (false, _, true) => "connected; the deployment has no API key set (yours is sent anyway)",
+                }
+                .to_string();
+                Health {
+                    check: CheckReport { reachable: true, key_accepted: Some(accepted || !configured), summary },
+                    key_configured: Some(configured),
+                    // The first contract's healthCheck reported no version.
+                    contract_version: Some(v["contractVersion"].as_u64().unwrap_or(1)),
+                    event_types: v["eventTypes"]
+                        .as_array()
+                        .map(|a| a.iter().filter_map(|t| t.as_str().map(String::from)).collect())
+                        .unwrap_or_default(),
+                }
+            }
+            Ok(Reply::FunctionError { message, .. }) if is_missing_function(&message) => plain(CheckReport {
+                reachable: true,
+                key_accepted: None,
+                summary:
+                    "reachable, but the deployment lacks sync:healthCheck — deploy this project's convex/ functions"
+                        .to_string(),
+            }),
+            Ok(Reply::FunctionError { message, .. }) => plain(CheckReport {
+                reachable: true,
+                key_accepted: None,
+                summary: format!("reachable, health check failed: {message}"),
+            }),
+            Err(e) => plain(CheckReport {
+                reachable: false,
+                key_accepted: None,
+                summary: format!("connection failed: {}", e.message()),
+            }),
         }
     }
 }
@@ -163,43 +280,7 @@ impl Transport for RecordEvent {
     }
 
     fn check(&self) -> CheckReport {
-        let args = match &self.api_key {
-            Some(key) => json!({ "apiKey": key.expose() }),
-            None => json!({}),
-        };
-        match self.call("query", "sync:healthCheck", args) {
-            Ok(Reply::Value(v)) => {
-                let required = v["keyRequired"].as_bool().unwrap_or(false);
-                let accepted = v["keyAccepted"].as_bool().unwrap_or(false);
-                let summary = match (required, accepted, self.api_key.is_some()) {
-                    (_, true, true) => "connected; the API key is accepted".to_string(),
-                    (false, _, false) => "connected; the deployment requires no API key".to_string(),
-                    (false, _, true) => "connected; the deployment requires no key (yours is sent anyway)".to_string(),
-                    (true, _, false) => {
-                        "connected, but the deployment requires an API key and none is configured".to_string()
-                    }
-                    (true, false, true) => "connected, but the deployment REJECTS the configured API key".to_string(),
-                };
-                CheckReport { reachable: true, key_accepted: Some(accepted || !required), summary }
-            }
-            Ok(Reply::FunctionError { message, .. }) if is_missing_function(&message) => CheckReport {
-                reachable: true,
-                key_accepted: None,
-                summary:
-                    "reachable, but the deployment lacks sync:healthCheck — deploy this project's convex/ functions"
-                        .to_string(),
-            },
-            Ok(Reply::FunctionError { message, .. }) => CheckReport {
-                reachable: true,
-                key_accepted: None,
-                summary: format!("reachable, health check failed: {message}"),
-            },
-            Err(e) => CheckReport {
-                reachable: false,
-                key_accepted: None,
-                summary: format!("connection failed: {}", e.message()),
-            },
-        }
+        self.health().check
     }
 
     fn max_batch(&self) -> usize {
@@ -229,7 +310,13 @@ fn function_error(message: String, data: Option<Value>) -> Result<EventOutcome, 
             "the deployment has no sync:recordEvent — deploy this project's convex/ functions".into(),
         ));
     }
-    Ok(EventOutcome::Rejected(first_line(&message)))
+    // A refusal the deployment explains (`INVALID_EVENT` and its reason) is the clearest cause
+    // to park an event with; a real deployment's message starts with a request id.
+    let explained = data
+        .as_ref()
+        .and_then(|d| d.get("reason").or(d.get("message"))?.as_str())
+        .map(|why| if code.is_empty() { why.to_string() } else { format!("{code}: {why}") });
+    Ok(EventOutcome::Rejected(explained.map(|m| first_line(&m)).unwrap_or_else(|| first_line(&message))))
 }
 
 fn is_missing_function(message: &str) -> bool {

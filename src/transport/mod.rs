@@ -8,7 +8,7 @@ mod opensync;
 use std::time::Duration;
 
 pub use choice::Choice;
-pub use convex::RecordEvent;
+pub use convex::{Health, RecordEvent};
 pub use opensync::OpenSync;
 
 use crate::config::{ApiKey, Config, Protocol, Setting};

@@ -110,6 +110,9 @@ export async function createBackendServer(options = {}) {
   let t = convexTest({ schema, modules, transactionLimits: true });
   const fault = { mode: "healthy", delayMs: 0, retryAfterSeconds: 1, remaining: undefined, seen: 0 };
   const stats = { requests: 0, byFunction: {} };
+  // The arguments of the latest function calls, apiKey left out: what a
+  // client sent, for tests and for capturing fixtures of a client's payloads.
+  const calls = [];
   const blackHoled = new Set();
 
   // One function at a time, like the serializable order of a deployment:
@@ -149,6 +152,9 @@ export async function createBackendServer(options = {}) {
     } catch (e) {
       return [200, functionError(`ArgumentValidationError: ${e.message}`)];
     }
+    if (calls.length >= MAX_RECORDED_CALLS) calls.shift();
+    const { apiKey: _key, ...shown } = typeof rawArgs === "object" && rawArgs !== null ? rawArgs : {};
+    calls.push({ kind: udfType, path: canonical, args: shown });
     const ref = makeFunctionReference(canonical);
     try {
       const value = await serialized(() => t[udfType](ref, args));
@@ -218,6 +224,7 @@ export async function createBackendServer(options = {}) {
       Object.assign(fault, { mode: "healthy", remaining: undefined, seen: 0 });
       stats.requests = 0;
       stats.byFunction = {};
+      calls.length = 0;
       return send(res, 200, { ok: true });
     }
     if (route === "env") {
@@ -249,6 +256,7 @@ export async function createBackendServer(options = {}) {
       return send(res, 200, { mode, delayMs, retryAfterSeconds, remaining: remaining ?? null, faulted: seen });
     }
     if (req.method === "GET" && route === "stats") return send(res, 200, stats);
+    if (req.method === "GET" && route === "calls") return send(res, 200, calls);
     return send(res, 404, { error: "no such test route" });
   }
 
@@ -301,6 +309,9 @@ export async function createBackendServer(options = {}) {
   };
   return server;
 }
+
+/** Function calls /_test/calls remembers (the oldest are forgotten first). */
+const MAX_RECORDED_CALLS = 20_000;
 
 /** Request bodies above Convex's 16 MiB limit are refused like a deployment does. */
 const MAX_BODY_BYTES = 16 * 1024 * 1024;

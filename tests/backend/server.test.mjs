@@ -23,7 +23,11 @@ describe("open deployment", () => {
     assert.match(b.stdout(), /^LISTENING http:\/\/127\.0\.0\.1:\d+\n$/);
     const r = await b.call("query", "sync:healthCheck");
     assert.equal(r.status, 200);
-    assert.deepEqual(r.body, { status: "success", value: { ok: true, keyRequired: false, keyAccepted: true } });
+    assert.equal(r.body.status, "success");
+    assert.deepEqual(
+      { ...r.body.value, eventTypes: undefined, limits: undefined },
+      { ok: true, keyConfigured: false, keyRequired: false, keyAccepted: true, contractVersion: 2, eventTypes: undefined, limits: undefined },
+    );
   });
 
   test("recordEvent stores through the real function; a re-send says duplicate", async () => {
@@ -48,6 +52,14 @@ describe("open deployment", () => {
     assert.equal(typeof session._id, "string");
   });
 
+  test("reads are refused with NO_KEY_CONFIGURED, naming the command that sets a key", async () => {
+    const r = await b.call("query", "sync:getSession", { sessionId: "s1" });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.status, "error");
+    assert.equal(r.body.errorData.code, "NO_KEY_CONFIGURED");
+    assert.equal(r.body.errorData.command, "npx convex env set CLAUDE_SYNC_API_KEY <key>");
+  });
+
   test("recordEvents answers per event", async () => {
     await b.test("reset", {});
     const r = await b.call("mutation", "sync:recordEvents", { events: [ev("a"), ev("b"), ev("a")] });
@@ -59,11 +71,21 @@ describe("open deployment", () => {
   });
 
   test("function failures are HTTP 200 error envelopes, with errorData only for ConvexError", async () => {
-    const invalid = await b.call("mutation", "sync:recordEvent", { ...ev("x"), payload: { model: null } });
+    // healthCheck keeps Convex's argument validator: its failure carries no errorData.
+    const invalid = await b.call("query", "sync:healthCheck", { apiKey: 42 });
     assert.equal(invalid.status, 200);
     assert.equal(invalid.body.status, "error");
     assert.equal(typeof invalid.body.errorMessage, "string");
     assert.equal("errorData" in invalid.body, false);
+
+    // The writes check events themselves and say which field is wrong.
+    const refused = await b.call("mutation", "sync:recordEvent", { ...ev("x"), payload: { cost: "1" } });
+    assert.equal(refused.status, 200);
+    assert.equal(refused.body.status, "error");
+    assert.deepEqual(
+      { code: refused.body.errorData.code, eventId: refused.body.errorData.eventId, reason: refused.body.errorData.reason },
+      { code: "INVALID_EVENT", eventId: "x", reason: "payload.cost must be a number, got string" },
+    );
 
     const tooMany = Array.from({ length: 101 }, (_, i) => ev(`m${i}`));
     const big = await b.call("mutation", "sync:recordEvents", { events: tooMany });
@@ -164,12 +186,16 @@ describe("deployment with a key", () => {
       assert.equal(r.body.errorData.code, "UNAUTHORIZED");
       assert.equal(JSON.stringify(r.body).includes(KEY), false);
     }
-    assert.deepEqual((await b.call("query", "sync:healthCheck", { apiKey: "wrong" })).body.value, {
-      ok: true,
-      keyRequired: true,
-      keyAccepted: false,
-    });
+    const health = (await b.call("query", "sync:healthCheck", { apiKey: "wrong" })).body.value;
+    assert.deepEqual([health.keyConfigured, health.keyRequired, health.keyAccepted], [true, true, false]);
+    assert.equal(JSON.stringify(health).includes(KEY), false);
+    const read = await b.call("query", "sync:sessionsBySource", { source: "claude-code" });
+    assert.equal(read.body.errorData.code, "UNAUTHORIZED");
     assert.equal((await b.call("mutation", "sync:recordEvent", { ...ev("e1"), apiKey: KEY })).body.value.status, "recorded");
+    // /_test/calls shows what was sent, the key left out.
+    const calls = await b.test("calls");
+    assert.deepEqual(calls.at(-1), { kind: "mutation", path: "sync:recordEvent", args: ev("e1") });
+    assert.equal(JSON.stringify(calls).includes(KEY), false);
   });
 });
 
@@ -346,9 +372,14 @@ test("the index accelerator answers and stores exactly what plain convex-test do
       return v;
     });
 
-  const [fast, plain] = await Promise.all([startBackend(), startBackend({ args: ["--no-index-accelerator"] })]);
+  // With a key, so the reads answer (a deployment without one refuses them).
+  const [fast, plain] = await Promise.all([
+    startBackend({ apiKey: KEY }),
+    startBackend({ apiKey: KEY, args: ["--no-index-accelerator"] }),
+  ]);
   try {
-    for (const [kind, fn, args] of steps) {
+    for (const [kind, fn, stepArgs] of steps) {
+      const args = { ...stepArgs, apiKey: KEY };
       const [a, b] = await Promise.all([fast.call(kind, fn, args), plain.call(kind, fn, args)]);
       assert.equal(a.body.status, "success", JSON.stringify(a.body));
       assert.deepEqual(withoutCreationTime(a.body), withoutCreationTime(b.body), `${fn} ${JSON.stringify(args).slice(0, 200)}`);

@@ -78,6 +78,7 @@ pub fn locate_claude() -> Option<PathBuf> {
         panic!("Claude Code {CLAUDE_CODE_VERSION} not found at {}: {hint}", bin.display());
     }
     eprintln!("SKIPPED end-to-end test: Claude Code {CLAUDE_CODE_VERSION} not found at {}; {hint}", bin.display());
+    super::sandbox::note_skipped(&format!("Claude Code {CLAUDE_CODE_VERSION} not installed"));
     None
 }
 
@@ -308,6 +309,18 @@ impl ClaudeCode {
         let report = serde_json::from_str(out.stdout.trim())
             .unwrap_or_else(|e| panic!("validate output is not JSON ({e}):\n{}\nstderr:\n{}", out.stdout, out.stderr));
         (out.status, report)
+    }
+
+    /// Any other `claude` command line (`plugin marketplace add …`, `plugin install …`) in
+    /// `home`, with the same environment as a session plus `extra_env`.
+    pub fn run_cli(&self, home: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> SessionOutput {
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(args).current_dir(home);
+        self.apply_env(&mut cmd, home);
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        run_bounded(cmd, SESSION_TIMEOUT)
     }
 
     fn apply_env(&self, cmd: &mut Command, home: &Path) {

@@ -5,5 +5,7 @@
 
 pub mod backend;
 pub mod claude_code;
+pub mod http_server;
+pub mod install;
 pub mod opensync;
 pub mod sandbox;

@@ -14,17 +14,38 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A plugin folder as Claude Code sees this repository once it is built: the real manifest,
-/// hooks.json, commands and launcher (symlinked), and `target/release/claude-code-sync` (the
-/// path hooks.json executes) pointing at the binary under test, a debug build under `cargo test`.
+/// A checkout as a contributor has it after `cargo build --release`: the real plugin folder
+/// (its parts symlinked) beside `target/release/claude-code-sync`, which the launcher execs and
+/// which points at the binary under test (a debug build under `cargo test`). Returns the plugin
+/// folder, for `--plugin-dir`.
 pub fn built_plugin(dir: &Path) -> PathBuf {
     let plugin = dir.join("plugin");
-    std::fs::create_dir_all(plugin.join("target/release")).unwrap();
-    for part in [".claude-plugin", "hooks", "commands", "bin"] {
-        std::os::unix::fs::symlink(repo_root().join(part), plugin.join(part)).unwrap();
+    std::fs::create_dir_all(&plugin).unwrap();
+    for part in [".claude-plugin", "hooks", "commands", "bin", "libexec"] {
+        std::os::unix::fs::symlink(plugin_root().join(part), plugin.join(part)).unwrap();
     }
-    std::os::unix::fs::symlink(BIN, plugin.join("target/release/claude-code-sync")).unwrap();
+    std::fs::create_dir_all(dir.join("target/release")).unwrap();
+    std::os::unix::fs::symlink(BIN, dir.join("target/release/claude-code-sync")).unwrap();
     plugin
+}
+
+/// A recursive copy of a folder (files copied, not linked), as an install or a fixture needs.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The plugin folder Claude Code installs (what marketplace.json names).
+pub fn plugin_root() -> PathBuf {
+    repo_root().join("plugin")
 }
 
 pub fn samples_dir() -> PathBuf {
@@ -129,6 +150,20 @@ pub fn run_with_stdin(mut cmd: Command, stdin: &[u8]) -> Output {
     let out = child.wait_with_output().unwrap();
     writer.join().unwrap();
     out
+}
+
+/// Records that the running test could not run (cargo counts it as passed): one file per test
+/// under `target/tmp/skipped/`, which the test command counts and lists at the end.
+pub fn note_skipped(why: &str) {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("skipped");
+    let _ = std::fs::create_dir_all(&dir);
+    let name = std::thread::current().name().unwrap_or("unnamed").replace("::", "-");
+    let _ = std::fs::write(dir.join(format!("{}-{name}", env!("CARGO_CRATE_NAME"))), why);
+}
+
+/// Milliseconds since the epoch, as the store's timestamps count them.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
 /// Polls `cond` until it holds or `timeout` passes; returns whether it held.

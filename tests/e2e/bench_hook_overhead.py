@@ -61,7 +61,7 @@ def start_fake() -> tuple[subprocess.Popen, str]:
 
 def minimal_plugin(dir: Path) -> Path:
     """The product's hooks.json with every hook replaced by one that only reads its stdin."""
-    hooks = json.loads((REPO / "hooks/hooks.json").read_text())
+    hooks = json.loads((REPO / "plugin/hooks/hooks.json").read_text())
     for groups in hooks["hooks"].values():
         for group in groups:
             for hook in group["hooks"]:
@@ -74,12 +74,13 @@ def minimal_plugin(dir: Path) -> Path:
 
 
 def product_plugin(dir: Path, binary: str) -> Path:
-    """This repository as a built plugin whose hooks execute `binary`."""
+    """A checkout's plugin folder beside a build: its launcher execs `binary`."""
     (dir / "target/release").mkdir(parents=True)
-    for part in (".claude-plugin", "hooks", "commands", "bin"):
-        (dir / part).symlink_to(REPO / part)
+    (dir / "plugin").mkdir()
+    for part in (".claude-plugin", "hooks", "commands", "bin", "libexec"):
+        (dir / "plugin" / part).symlink_to(REPO / "plugin" / part)
     (dir / "target/release/claude-code-sync").symlink_to(Path(binary).resolve())
-    return dir
+    return dir / "plugin"
 
 
 def one_session(claude: str, url: str, prompt: str, plugin: Path | None, plugin_env: dict) -> float:
@@ -119,7 +120,7 @@ def main() -> None:
     claude, binary = claude_bin(), product_bin(args.bin)
     fake, url = start_fake()
     prompt = "SCENARIO:multi benchmark"
-    registered = json.loads((REPO / "hooks/hooks.json").read_text())["hooks"]
+    registered = json.loads((REPO / "plugin/hooks/hooks.json").read_text())["hooks"]
     fired = sum(n * sum(len(g["hooks"]) for g in registered.get(event, []))
                 for event, n in MULTI_EVENTS.items())
     scratch = tempfile.TemporaryDirectory()
