@@ -13,21 +13,59 @@ use regex::bytes::{Regex, RegexBuilder};
 
 use super::checks::{entropy, is_placeholder};
 
-/// Password nouns, in the languages users write prompts in. Keywords of the rule
-/// (`rules::RULES`) repeat them in lower case.
-// Longer words first: the regex takes the first alternative that matches at a position, and
-// `pass` would otherwise end the search at the start of `passwort`.
-const PASSWORD_NOUNS: &str = r"passwords?|passwort|passwd|passphrase|passcode|passord|kennwort|mot de passe|mot-de-passe|contrase(?:ñ|n)a|senha|parola d'ordine|wachtwoord|has(?:ł|l)o|l(?:ö|o)senord|salasana|adgangskode|heslo|jelsz(?:ó|o)|(?:ş|s)ifre|parol|пароль|密码|密碼|口令|パスワード|비밀번호|mật khẩu|סיסמה|كلمة المرور|पासवर्ड|pwd|pw|pass";
+/// Password nouns, in the languages users write prompts in. The rule's keywords
+/// (`rules::RULES`) are these words in lower case: every match starts at one. Longer words
+/// first: the regex takes the first alternative that matches at a position.
+const PASSWORD_NOUNS: &str = r"passwords?|passwort|passwd|passphrase|passcode|passord|kennwort|mot de passe|mot-de-passe|contrase(?:ñ|n)a|senha|parola d'ordine|wachtwoord|has(?:ł|l)o|l(?:ö|o)senord|salasana|adgangskode|heslo|jelsz(?:ó|o)|(?:ş|s)ifre|parol|пароль|密码|密碼|口令|パスワード|비밀번호|mật khẩu|סיסמה|كلمة المرور|पासवर्ड|pwd|pw";
 
-/// Nouns of keys and tokens. A bare `key` or `token` is too common in code and prose to
-/// announce a value ("the key is the user id"), so they need a qualifier.
-const CREDENTIAL_NOUNS: &str = r"(?:api|app|application|access|secret|private|license|licence|deploy|admin|master|signing|service|auth|bearer|session|refresh|personal access|client|webhook|integration|bot)[ _\-]?(?:key|token|secret)s?|api[ _\-]?keys?|apikey|client secret|(?:signing |session |secret )?(?:salt|pepper)|secret|credentials?|cl(?:é|e) (?:d'api|api|secr(?:è|e)te)|api-schl(?:ü|u)ssel|schl(?:ü|u)ssel|clave (?:de )?api|chave (?:de )?api|ключ(?: api)?|токен|密钥|令牌|秘钥|api ?キー|トークン|api ?키|토큰";
+/// Head nouns of keys, tokens and secrets. A `key` needs a qualifier before it (`api key`,
+/// `apiKey`, `license key`: "the key is the user id" is no credential); the others announce a
+/// value by themselves, which must then look generated.
+const CREDENTIAL_NOUNS: &str = r"keys?|tokens?|secrets?|credentials?|salt|pepper|clé|schl(?:ü|u)ssel|clave|chave|ключ|токен|密钥|令牌|秘钥|キー|トークン|키|토큰";
 
-static PASSWORD_RE: LazyLock<Regex> = LazyLock::new(|| noun_regex(PASSWORD_NOUNS));
-static CREDENTIAL_RE: LazyLock<Regex> = LazyLock::new(|| noun_regex(CREDENTIAL_NOUNS));
+/// Words that make a `key` a credential when they come right before it.
+const KEY_QUALIFIERS: &[&str] = &[
+    "api",
+    "app",
+    "application",
+    "access",
+    "secret",
+    "private",
+    "license",
+    "licence",
+    "deploy",
+    "admin",
+    "master",
+    "signing",
+    "service",
+    "auth",
+    "encryption",
+    "client",
+    "webhook",
+    "integration",
+    "account",
+    "subscription",
+    "storage",
+    "server",
+    "write",
+    "publishable",
+    "root",
+    "ssh",
+];
 
-fn noun_regex(nouns: &str) -> Regex {
-    RegexBuilder::new(&format!("(?i:{nouns})")).unicode(false).build().expect("built-in pattern compiles")
+/// Noun regexes: anchored (tried at the keyword starts the prefilter saw) and unanchored (when
+/// those are unknown).
+struct Nouns {
+    at: Regex,
+    any: Regex,
+}
+
+static PASSWORD_RE: LazyLock<Nouns> = LazyLock::new(|| nouns(PASSWORD_NOUNS));
+static CREDENTIAL_RE: LazyLock<Nouns> = LazyLock::new(|| nouns(CREDENTIAL_NOUNS));
+
+fn nouns(alternatives: &str) -> Nouns {
+    let build = |p: String| RegexBuilder::new(&p).unicode(false).build().expect("built-in pattern compiles");
+    Nouns { at: build(format!("^(?i:{alternatives})")), any: build(format!("(?i:{alternatives})")) }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -36,14 +74,28 @@ enum Class {
     Credential,
 }
 
-/// Passwords announced in prose.
-pub(super) fn passwords(hay: &[u8], out: &mut Vec<(usize, usize)>) {
-    scan(&PASSWORD_RE, Class::Password, hay, out);
+/// Passwords announced in prose. `starts`: where the rule's keywords start, when known.
+pub(super) fn passwords(hay: &[u8], starts: Option<&[usize]>, out: &mut Vec<(usize, usize)>) {
+    scan(&PASSWORD_RE, Class::Password, hay, starts, out);
 }
 
 /// API keys, tokens and secrets announced in prose.
-pub(super) fn credentials(hay: &[u8], out: &mut Vec<(usize, usize)>) {
-    scan(&CREDENTIAL_RE, Class::Credential, hay, out);
+pub(super) fn credentials(hay: &[u8], starts: Option<&[usize]>, out: &mut Vec<(usize, usize)>) {
+    scan(&CREDENTIAL_RE, Class::Credential, hay, starts, out);
+}
+
+/// Whether the `key` at `at` follows a qualifier: `api key`, `API_KEY` (read by the assignment
+/// rules, but "the api-key is …" too), `apikey`, `license key`.
+fn qualified_key(hay: &[u8], at: usize) -> bool {
+    let mut end = at;
+    if end > 0 && matches!(hay[end - 1], b' ' | b'_' | b'-') {
+        end -= 1;
+    }
+    let start = hay[..end].iter().rposition(|c| !c.is_ascii_alphabetic()).map_or(0, |p| p + 1);
+    let word = hay[start..end].to_ascii_lowercase();
+    KEY_QUALIFIERS
+        .iter()
+        .any(|q| q.as_bytes() == word.as_slice() || (word.len() > q.len() && word.ends_with(q.as_bytes()) && end == at))
 }
 
 /// Words after the noun that say the phrase is about something other than the value:
@@ -162,34 +214,49 @@ fn is_filler(tok: &[u8]) -> bool {
         || matches!(s, "e-mail" | "sign-in" | "log-in" | "one-time" | "read-only" | "pre-prod")
 }
 
-fn scan(nouns: &Regex, class: Class, hay: &[u8], out: &mut Vec<(usize, usize)>) {
-    for m in nouns.find_iter(hay) {
-        let (a, b) = (m.start(), m.end());
-        // The noun is a word of its own: not inside `bypass`, `password_hash`, `tokens.length`.
-        // Nor a segment of an id or a path (`arn:…:secret:prod/db`, `/v1/token/…`), nor part of
+fn scan(nouns: &Nouns, class: Class, hay: &[u8], starts: Option<&[usize]>, out: &mut Vec<(usize, usize)>) {
+    let found;
+    let positions = match starts {
+        Some(s) => s,
+        None => {
+            found = nouns.any.find_iter(hay).map(|m| m.start()).collect::<Vec<_>>();
+            &found[..]
+        }
+    };
+    for &a in positions {
+        let Some(m) = nouns.at.find(&hay[a..]) else { continue };
+        let b = a + m.end();
+        let noun = &hay[a..b];
+        let ascii = noun.is_ascii();
+        // The noun is a word of its own: not inside `bypass`, `password_hash`, `tokens.length`,
+        // nor a segment of an id or a path (`arn:…:secret:prod/db`, `/v1/token/…`), nor part of
         // an identifier (`DB_PASSWORD=…`, `cfg.password`: the assignment rules read those).
-        if a > 0 && (hay[a - 1].is_ascii_alphanumeric() || matches!(hay[a - 1], b':' | b'/' | b'_' | b'.' | b'$')) {
+        let glued = a > 0 && hay[a - 1].is_ascii_alphanumeric();
+        let is_key = class == Class::Credential
+            && noun.len() <= 4
+            && noun.get(..3).is_some_and(|k| k.eq_ignore_ascii_case(b"key"));
+        if is_key {
+            if !qualified_key(hay, a) {
+                continue;
+            }
+        } else if ascii && (glued || a > 0 && matches!(hay[a - 1], b':' | b'/' | b'_' | b'.' | b'$')) {
+            continue;
+        }
+        if ascii
+            && (hay.get(b).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                || (hay.get(b).is_some_and(|c| matches!(c, b'.' | b'-'))
+                    && hay.get(b + 1).is_some_and(|c| c.is_ascii_alphanumeric())))
+        {
             continue;
         }
         let next = hay[b..].iter().find(|c| !matches!(c, b' ' | b'\t'));
         if next == Some(&b'=') {
             continue;
         }
-        if hay.get(b).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
-            || (hay.get(b).is_some_and(|c| matches!(c, b'.' | b'-'))
-                && hay.get(b + 1).is_some_and(|c| c.is_ascii_alphanumeric()))
-        {
+        // `pw`, `pwd` are also commands and abbreviations: only with a colon right after them
+        // ("pwd: x"), never as a prose noun.
+        if class == Class::Password && noun.len() <= 3 && next != Some(&b':') {
             continue;
-        }
-        // `pw`, `pass`, `pwd` are also commands and abbreviations: only with a separator right
-        // after them ("pwd: x", "pass = x"), never as a prose noun.
-        let noun = &hay[a..b];
-        if class == Class::Password && noun.len() <= 4 {
-            let rest = &hay[b..];
-            let sep = rest.iter().position(|c| !matches!(c, b' ' | b'\t')).map(|p| rest[p]);
-            if !matches!(sep, Some(b':' | b'=')) || noun.eq_ignore_ascii_case(b"pass") {
-                continue;
-            }
         }
         if let Some(span) = value_after(hay, b, class) {
             out.push(span);
@@ -522,9 +589,9 @@ fn is_uuid(s: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn found(f: fn(&[u8], &mut Vec<(usize, usize)>), t: &str) -> Vec<String> {
+    fn found(f: super::super::rules::Scanner, t: &str) -> Vec<String> {
         let mut v = Vec::new();
-        f(t.as_bytes(), &mut v);
+        f(t.as_bytes(), None, &mut v);
         v.into_iter().map(|(s, e)| t[s..e].to_string()).collect()
     }
 

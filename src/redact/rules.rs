@@ -18,10 +18,15 @@ use super::KindRef;
 use super::checks::{self, Check};
 use super::{prose, structured};
 
+/// A structure-aware matcher: the text, the rule's keyword starts when known, the spans found.
+pub(super) type Scanner = fn(&[u8], Option<&[usize]>, &mut Vec<(usize, usize)>);
+
 pub(super) enum Matcher {
     Regex(&'static str),
     /// Structure-aware matchers that a regex cannot express (a Kubernetes Secret's data block).
-    Func(fn(&[u8], &mut Vec<(usize, usize)>)),
+    /// Given where the rule's keywords start when the rule is keyword-anchored and they are
+    /// known (`None`: search the whole text).
+    Func(Scanner),
 }
 
 pub(super) struct Rule {
@@ -857,7 +862,6 @@ pub(super) static RULES: &[Rule] = &[
             "salt",
             "pepper",
             "clé",
-            "cle ",
             "schlüssel",
             "schlussel",
             "clave",
@@ -880,7 +884,7 @@ pub(super) static RULES: &[Rule] = &[
     Rule {
         id: "encoded-private-key",
         kind: "private-key",
-        keywords: &["ls0tls1crudjt", "eyj", "ewo", "ew0k"],
+        keywords: &["ls0tls1crudjt", "eyj", "ewog", "ewoi", "ewoj", "ew0k"],
         matcher: Func(structured::encoded_private_key),
         check: Plain,
         about: "Base64-encoded PEM private keys (LS0tLS1CRUdJTi…) and service-account JSON",
@@ -1124,6 +1128,8 @@ pub fn kinds() -> Vec<(&'static str, &'static str)> {
 const STARTS_AT_KEYWORD: &[&str] = &[
     // Generic: common words.
     "secret-assignment",
+    "prose-password",
+    "prose-credential",
     "secret-pair",
     "discord-bot-token",
     "discord-bot-token-id",
@@ -1172,6 +1178,21 @@ const STARTS_AT_KEYWORD: &[&str] = &[
     "atlassian-token",
     "age-secret-key",
     "jwt",
+    "sql-password",
+    "crypto-private-key",
+    "totp-uri",
+    "totp-secret",
+    "opensync-api-key",
+    "ai-api-key",
+    "mapbox-secret-token",
+    "okta-api-token",
+    "cloudflare-api-token",
+    "notion-token",
+    "pulumi-token",
+    "supabase-token",
+    "aws-session-token-prefix",
+    "aws-secret-near-key-id",
+    "azure-storage-key-named",
 ];
 
 /// [`STARTS_AT_KEYWORD`] as a rule set.
@@ -1230,7 +1251,9 @@ pub(super) fn scan(
     let rule = &RULES[i];
     if let Func(f) = rule.matcher {
         let mut spans = Vec::new();
-        f(hay, &mut spans);
+        let anchored: Option<Vec<usize>> =
+            if *KEYWORD_ANCHORED & (1 << i) != 0 { starts.map(Iterator::collect) } else { None };
+        f(hay, anchored.as_deref(), &mut spans);
         for (s, e) in spans {
             if e > s && checks::check(rule.check, rule.kind, &hay[s..e], None, true, &hay[..s], &hay[e..]).is_some() {
                 out.push((s, e, KindRef::Builtin(rule.kind), rule.id));

@@ -16,7 +16,7 @@ static JSON_VALUE: LazyLock<Regex> = LazyLock::new(|| re(r#""[^"\r\n]*"\s*:\s*"(
 /// The values under `data:` / `stringData:` of a Kubernetes Secret, in YAML (`kubectl get secret
 /// -o yaml`, manifests) or JSON (`-o json`). Keys stay, so the dashboard still shows which keys
 /// the secret holds.
-pub(super) fn kubernetes_secret(hay: &[u8], out: &mut Vec<(usize, usize)>) {
+pub(super) fn kubernetes_secret(hay: &[u8], _starts: Option<&[usize]>, out: &mut Vec<(usize, usize)>) {
     if JSON_KIND.is_match(hay) {
         for c in JSON_DATA.captures_iter(hay) {
             let body = c.name("body").expect("group exists");
@@ -99,7 +99,7 @@ static B64_BLOB: LazyLock<Regex> = LazyLock::new(|| re(r"(?:LS0tLS1CRUdJTi|eyJ|e
 /// `base64 < id_rsa` prints) or a Google service-account JSON (`GOOGLE_CREDENTIALS=ewog…`). The
 /// blob is decoded and kept only if it holds a private key, so other base64 (JWTs, data URIs,
 /// public keys) stays.
-pub(super) fn encoded_private_key(hay: &[u8], out: &mut Vec<(usize, usize)>) {
+pub(super) fn encoded_private_key(hay: &[u8], _starts: Option<&[usize]>, out: &mut Vec<(usize, usize)>) {
     for m in B64_BLOB.find_iter(hay) {
         let blob = m.as_bytes();
         // Inside a longer word it is not a blob of its own.
@@ -147,7 +147,7 @@ mod tests {
 
     fn values(text: &str) -> Vec<&str> {
         let mut v = Vec::new();
-        kubernetes_secret(text.as_bytes(), &mut v);
+        kubernetes_secret(text.as_bytes(), None, &mut v);
         v.iter().map(|&(s, e)| &text[s..e]).collect()
     }
 

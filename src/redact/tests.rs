@@ -207,7 +207,6 @@ fn anchored_scans_find_what_whole_scans_find() {
         if *rules::KEYWORD_ANCHORED & (1 << i) == 0 {
             continue;
         }
-        let c = rules::compiled(i).unwrap();
         for text in &texts {
             let mut variants = vec![text.clone()];
             for k in r.keywords {
@@ -218,8 +217,8 @@ fn anchored_scans_find_what_whole_scans_find() {
             for v in &variants {
                 let hits = keywords::keyword_hits(v.as_bytes(), &[]);
                 let (mut whole, mut anchored) = (Vec::new(), Vec::new());
-                rules::scan_regex(r, c, v.as_bytes(), None::<std::iter::Empty<usize>>, &mut whole);
-                rules::scan_regex(r, c, v.as_bytes(), hits.starts(i), &mut anchored);
+                rules::scan(i, v.as_bytes(), None::<std::iter::Empty<usize>>, &mut whole);
+                rules::scan(i, v.as_bytes(), hits.starts(i), &mut anchored);
                 assert_eq!(whole, anchored, "rule {} on {v:?}", r.id);
                 compared += usize::from(!whole.is_empty());
             }
