@@ -467,7 +467,11 @@ fn value_is_secret(v: &[u8], class: &str, ctx: &Context) -> bool {
     }
     // File paths and references (`password_file: /run/secrets/db` is named away, but
     // `PWD=/home/dev` is the shell's working directory).
+    // (`%d/db-password`: systemd's credentials directory.)
+    let specifier_path =
+        s.len() > 3 && s.as_bytes()[0] == b'%' && s.as_bytes()[1].is_ascii_alphabetic() && s.as_bytes()[2] == b'/';
     if s.starts_with('/')
+        || specifier_path
         || s.starts_with("./")
         || s.starts_with("~/")
         || s.starts_with("../")

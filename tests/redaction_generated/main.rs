@@ -7,9 +7,12 @@
 //! hashes, UUIDs, ...).
 //!
 //! Templates are split in two. The rules were written against the *seen* ones; the *held-out*
-//! ones (other languages, other file formats, other tools) were written afterwards and are
-//! never used to tune a rule: their figure is the one that says whether the rules generalise.
-//! Both must reach recall >= 99 % with false positives <= 1 %.
+//! ones (other languages, other file formats, other tools) were written apart from the rules,
+//! and their figure is the one that says whether the rules generalise. Each time held-out
+//! templates are added (the `r2-` ones are the second round) their first result is recorded in
+//! BENCHMARKS.md before any rule changes, since a failure that is then fixed as a class no
+//! longer measures generalisation. Both halves must reach recall >= 99 % with false positives
+//! <= 1 %.
 //!
 //! A positive is caught when no 8-character window of any of its secrets survives and a
 //! `[REDACTED:…]` marker appears; a negative passes only when the output equals the input.
@@ -213,6 +216,29 @@ fn line_templates() -> Vec<Template> {
             (t.replace("{noun}", s.noun).replace("{v}", &s.value), vec![s.core()])
         }),
         ("prose-es", true, |_, s| (format!("mi {} es {} y no funciona", s.noun, s.value), vec![s.core()])),
+        // Second held-out round: written after the fixes the first round prompted, and run once
+        // before any further change (their figure is printed apart).
+        ("r2-dockerfile", true, |_, s| {
+            (format!("FROM node:20\nENV {}={}\nRUN npm ci\n", s.var, s.value), vec![s.core()])
+        }),
+        ("r2-powershell", true, |_, s| (format!("$env:{} = \"{}\"", s.var, s.value), vec![s.core()])),
+        ("r2-systemd", true, |_, s| (format!("[Service]\nEnvironment=\"{}={}\"\n", s.var, s.value), vec![s.core()])),
+        ("r2-csharp", true, |_, s| (format!("var {} = \"{}\";", camel(s.var), s.value), vec![s.core()])),
+        ("r2-gh-actions", true, |_, s| {
+            (
+                format!("- uses: acme/deploy@v2\n  with:\n    {}: {}\n", snake(s.var).replace('_', "-"), s.value),
+                vec![s.core()],
+            )
+        }),
+        ("r2-curl-json", true, |_, s| {
+            (
+                format!("curl -X POST https://api.example.net/v1 -d '{{\"{}\": \"{}\"}}'", snake(s.var), s.value),
+                vec![s.core()],
+            )
+        }),
+        ("r2-prose-it", true, |_, s| (format!("ecco il mio {}: {} grazie", s.noun, s.value), vec![s.core()])),
+        ("r2-prose-nl", true, |_, s| (format!("mijn {} is {}, kun je kijken?", s.noun, s.value), vec![s.core()])),
+        ("r2-ruby", true, |_, s| (format!("config.{} = '{}'", snake(s.var), s.value), vec![s.core()])),
     ]
 }
 
@@ -294,6 +320,15 @@ fn password_templates() -> Vec<Template> {
             let e = percent_encode(&s.value);
             (format!("git clone https://bob:{e}@git.example.net/team/repo.git"), vec![e])
         }),
+        ("r2-pw-prose-it", true, |_, s| (format!("la password del database è {} per oggi", s.value), vec![s.core()])),
+        ("r2-pw-prose-nl", true, |_, s| (format!("het wachtwoord is {} voor de server", s.value), vec![s.core()])),
+        ("r2-pw-prose-ru", true, |_, s| (format!("пароль: {}", s.value), vec![s.core()])),
+        ("r2-pw-prose-ko", true, |_, s| (format!("비밀번호는 {} 입니다", s.value), vec![s.core()])),
+        ("r2-pw-mycnf", true, |_, s| (format!("[client]\nuser = app\npassword = {}\n", s.value), vec![s.core()])),
+        ("r2-pw-prose-login", true, |_, s| {
+            (format!("login with admin / {} on the staging box (password)", s.value), vec![s.core()])
+        }),
+        ("r2-pw-prose-use", true, |_, s| (format!("you can use the password {} for now", s.value), vec![s.core()])),
         ("pw-openssl", true, |_, s| {
             (
                 format!("openssl pkcs12 -export -in c.pem -out c.p12 -passout pass:{}", s.value.replace(' ', "")),
@@ -703,6 +738,34 @@ fn negatives() -> Vec<Negative> {
             format!("https://github.com/acme/api/pull/{}/files?token_type=diff#r{}", r.below(9999), r.below(999999))
         }),
         ("data-uri", true, |r| format!("<img src=\"data:image/png;base64,iVBORw0KGgo{}\">", r.b64(120))),
+        ("r2-env-forwarding", true, |r| {
+            r.pick(&[
+                "ENV API_KEY=${API_KEY}",
+                "Environment=\"DB_PASSWORD=%d/db-password\"",
+                "$env:GITHUB_TOKEN = (Get-Secret -Name gh)",
+                "with:\n  api-key: ${{ secrets.DEPLOY_API_KEY }}",
+                "config.api_key = ENV.fetch('API_KEY')",
+            ])
+            .to_string()
+        }),
+        ("r2-prose-numbers", true, |r| {
+            r.pick(&[
+                "het wachtwoord moet minstens 12 tekens hebben",
+                "la password scade tra 90 giorni",
+                "пароль должен содержать 12 символов",
+                "the api key expires in 30 days, rotate it before 2026-03-01",
+                "secret rotation runs every 24h via cron 0 3 * * *",
+            ])
+            .to_string()
+        }),
+        ("r2-config-lookalikes", true, |r| {
+            let c = r.hex(6);
+            match r.below(3) {
+                0 => format!("token_color: \"#{c}\""),
+                1 => format!("cache_key_prefix: \"v{}-\"", r.below(9)),
+                _ => format!("keyboard_layout = \"us\"\nprimary_key = \"id\"\n# build {}", r.hex(12)),
+            }
+        }),
         ("versions", true, |r| {
             format!(
                 "{}@{}.{}.{} requires node >= 18",
@@ -793,6 +856,7 @@ fn generated_corpus_recall_and_false_positives() {
     }
     let mut r = Rng::new(16);
     let mut changed: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let (mut r2_negatives, mut r2_changed) = (0, 0);
     for (category, held_out, write) in negatives() {
         for _ in 0..25 {
             let text = write(&mut r);
@@ -800,14 +864,26 @@ fn generated_corpus_recall_and_false_positives() {
             for t in [text.clone(), prompt_payload(&mut r, &text)] {
                 let tally = tallies.entry(held_out).or_default();
                 tally.negatives += 1;
+                r2_negatives += usize::from(category.starts_with("r2-"));
                 let out = redactor.redact(&t);
                 if out != t {
                     tally.changed += 1;
+                    r2_changed += usize::from(category.starts_with("r2-"));
                     changed.entry(category).or_default().push(format!("in:  {t:?}\n    out: {out:?}"));
                 }
             }
         }
     }
+    let r2: Vec<&Case> = cases.iter().filter(|c| c.template.starts_with("r2-")).collect();
+    let r2_missed =
+        r2.iter().filter(|c| misses.values().flatten().any(|m| m.contains(&format!("{:?}", c.text)))).count();
+    println!(
+        "held-out round 2: recall {:.2} % ({}/{}), false positives {:.2} % ({r2_changed}/{r2_negatives})",
+        100.0 * (r2.len() - r2_missed) as f64 / r2.len() as f64,
+        r2.len() - r2_missed,
+        r2.len(),
+        100.0 * r2_changed as f64 / r2_negatives.max(1) as f64
+    );
     for (held_out, t) in &tallies {
         println!(
             "{}: recall {:.2} % ({}/{}), false positives {:.2} % ({}/{})",
