@@ -323,8 +323,8 @@ pub(super) fn names_a_secret(name: &[u8]) -> bool {
 /// `SIGNING_SALT`, `CACHE_KEY`, `SESSION_COOKIE`. Not `signature`: every thinking block of a
 /// Claude Code transcript carries a random `"signature"` that is no secret.
 const HINT_WORDS: &[&str] = &[
-    "key", "keys", "salt", "pepper", "seed", "hmac", "cipher", "jwt", "cookie", "session", "license", "licence", "dsn",
-    "otp", "totp", "mfa", "passkey", "private", "priv", "bearer", "cred", "creds",
+    "key", "keys", "salt", "pepper", "hmac", "cipher", "jwt", "cookie", "session", "license", "licence", "dsn", "otp",
+    "totp", "mfa", "passkey", "private", "priv", "bearer", "cred", "creds",
 ];
 
 /// A name whose last meaningful part hints at a secret ([`HINT_WORDS`], or any word ending in

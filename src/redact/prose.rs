@@ -224,6 +224,18 @@ fn scan(nouns: &Nouns, class: Class, hay: &[u8], starts: Option<&[usize]>, out: 
         }
     };
     for &a in positions {
+        // Most keyword starts are inside identifiers (`input_tokens`, `cfg.token`): rejected
+        // before the regex runs. A `key` may be glued to its qualifier (`apiKey`).
+        if a > 0
+            && hay[a].is_ascii()
+            && !hay[a].eq_ignore_ascii_case(&b'k')
+            && (hay[a - 1].is_ascii_alphanumeric() || matches!(hay[a - 1], b':' | b'/' | b'_' | b'.' | b'$'))
+        {
+            continue;
+        }
+        if hay[a].eq_ignore_ascii_case(&b'k') && !qualified_key(hay, a) {
+            continue;
+        }
         let Some(m) = nouns.at.find(&hay[a..]) else { continue };
         let b = a + m.end();
         let noun = &hay[a..b];

@@ -57,7 +57,7 @@ macro_rules! value {
 /// keyword; `take_match` extends the name backwards).
 macro_rules! name {
     () => {
-        r#"(?P<name>(?i:pass|pwd|pw|secret|token|key|auth|credential|salt|pepper|seed|hmac|cipher|jwt|cookie|license|licence|dsn|otp|priv|cred|bearer)[A-Za-z0-9_.\-]*)"#
+        r#"(?P<name>(?i:pass|pwd|pw|secret|token|key|auth|credential|salt|pepper|hmac|cipher|jwt|cookie|license|licence|dsn|otp|priv|cred|bearer)[A-Za-z0-9_.\-]*)"#
     };
 }
 
@@ -73,7 +73,6 @@ const NAME_WORDS: &[&str] = &[
     "pw",
     "salt",
     "pepper",
-    "seed",
     "hmac",
     "cipher",
     "jwt",
@@ -365,9 +364,9 @@ pub(super) static RULES: &[Rule] = &[
     Rule {
         id: "discord-bot-token-id",
         kind: "discord-bot-token",
-        keywords: &["token", "authorization"],
+        keywords: &["authorization"],
         matcher: Regex(
-            r"(?i:token|authorization)[^\n]{0,60}?\b(?P<s>[MNO][A-Za-z0-9_\-]{23,27}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,40})",
+            r"(?i:authorization)[^\n]{0,60}?\b(?P<s>[MNO][A-Za-z0-9_\-]{23,27}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,40})",
         ),
         check: DiscordId,
         about: "Discord bot token (its first part is a user id in base64)",
@@ -764,7 +763,15 @@ pub(super) static RULES: &[Rule] = &[
         keywords: &[
             "ldap",
             "htpasswd",
-            "login",
+            "docker login",
+            "podman login",
+            "nerdctl login",
+            "buildah login",
+            "skopeo login",
+            "oras login",
+            "registry login",
+            "bcp",
+            "keydb-cli",
             "mongo",
             "sqlcmd",
             "smbclient",
@@ -781,7 +788,7 @@ pub(super) static RULES: &[Rule] = &[
             r#")|(?:\bhtpasswd\b[^\n|;&]*?[ \t]-[a-zA-Z]*b[a-zA-Z]*(?:[ \t]+-[a-zA-Z]+)*(?:[ \t]+(?:"[^"\r\n]*"|'[^'\r\n]*'|[^\s"'\-][^\s"']*)){1,2}[ \t]+"#,
             flag_value!("s4", "s5", "s6"),
             // docker/podman/helm login -p SECRET, mongo* -p SECRET, sqlcmd -P SECRET, redis-cli -a SECRET
-            r#")|(?:\b(?:(?:docker|podman|nerdctl|buildah|skopeo|oras|helm(?:[ \t]+registry)?)[ \t]+login|mongo(?:sh|dump|restore|export|import|stat|top)?|sqlcmd|bcp|redis-cli|keydb-cli)\b[^\n|;&]*?[ \t](?:-p|-P|-a|--pass)[ \t]+"#,
+            r#")|(?:\b(?:(?:docker|podman|nerdctl|buildah|skopeo|oras|helm registry) login|mongo(?:sh|dump|restore|export|import|stat|top)?|sqlcmd|bcp|redis-cli|keydb-cli)\b[^\n|;&]*?[ \t](?:-p|-P|-a|--pass)[ \t]+"#,
             flag_value!("s7", "s8", "s9"),
             // smbclient -U user%SECRET
             r#")|(?:\bsmbclient\b[^\n|;&]*?[ \t](?:-U|--user)[ \t=]+["']?[^\s%"']+%(?P<s10>[^\s"']+)"#,
@@ -892,9 +899,9 @@ pub(super) static RULES: &[Rule] = &[
     Rule {
         id: "crypto-private-key",
         kind: "crypto-private-key",
-        keywords: &["priv", "secret", "signer", "wallet", "from_key", "fromkey", "deployer", "mnemonic", "-key"],
+        keywords: &["priv", "secret", "signer", "wallet", "from_key", "fromkey", "mnemonic", "-key"],
         matcher: Regex(
-            r"(?i:priv|secret|signer|wallet|from_?key|deployer|mnemonic|-key)[^\n]{0,80}?(?-i:(?:\b0x|\b)(?P<s>[0-9a-fA-F]{64})\b)",
+            r"(?i:priv|secret|signer|wallet|from_?key|mnemonic|-key)[^\n]{0,80}?(?-i:(?:\b0x|\b)(?P<s>[0-9a-fA-F]{64})\b)",
         ),
         check: Entropy(3.0),
         about: "Hex private keys of wallets and signers (64 hex digits near a private-key name)",
@@ -921,7 +928,7 @@ pub(super) static RULES: &[Rule] = &[
     Rule {
         id: "convex-deploy-key",
         kind: "convex-deploy-key",
-        keywords: &["|ey", "convex-self-hosted|"],
+        keywords: &["|ey", "-self-hosted|"],
         matcher: Regex(
             r"\b(?P<s>(?:prod|dev|preview|project)(?::[A-Za-z0-9_\-]+)+\|ey[A-Za-z0-9+/=_\-]{16,}|convex-self-hosted\|[A-Za-z0-9]{40,})",
         ),
@@ -967,7 +974,7 @@ pub(super) static RULES: &[Rule] = &[
         id: "cloudflare-api-token",
         kind: "cloudflare-api-token",
         keywords: &[
-            "cloudflare",
+            "loudflare",
             "cf_api",
             "cf-api",
             "cfapi",
@@ -1056,10 +1063,10 @@ pub(super) static RULES: &[Rule] = &[
     Rule {
         id: "azure-storage-key-named",
         kind: "azure-storage-key",
-        keywords: &["azure", "storage", "account"],
-        matcher: Regex(r"(?i:azure|storage|account)[^\n]{0,80}?(?:^|[^A-Za-z0-9+/=])(?P<s>[A-Za-z0-9+/]{86}==)"),
+        keywords: &["azure"],
+        matcher: Regex(r"(?i:azure)[^\n]{0,80}?(?:^|[^A-Za-z0-9+/=])(?P<s>[A-Za-z0-9+/]{86}==)"),
         check: Entropy(3.0),
-        about: "Azure storage account key (88 base64 characters near an azure/storage name)",
+        about: "Azure storage account key (88 base64 characters near an azure name)",
     },
     // --- Name and value given apart ------------------------------------------------------------
     Rule {
@@ -1186,7 +1193,6 @@ const STARTS_AT_KEYWORD: &[&str] = &[
     "ai-api-key",
     "mapbox-secret-token",
     "okta-api-token",
-    "cloudflare-api-token",
     "notion-token",
     "pulumi-token",
     "supabase-token",
