@@ -127,12 +127,59 @@ pub(super) fn has_line_rules(hits: &Hits) -> bool {
 /// wake rules on a second pass that the first pass never ran, breaking idempotence).
 pub(super) fn keyword_hits(text: &[u8], markers: &[(usize, usize)]) -> Hits {
     let scanned = SCANNED.fetch_add(text.len(), Ordering::Relaxed) + text.len();
-    if scanned > BUILD_AFTER_BYTES
-        && let Some(index) = BUILT.as_ref()
-    {
-        return built_hits(index, text, markers);
+    let mut hits = match BUILT.as_ref() {
+        Some(index) if scanned > BUILD_AFTER_BYTES => built_hits(index, text, markers),
+        _ => committed_hits(text, markers),
+    };
+    if !text.is_ascii() {
+        non_ascii_hits(text, markers, &mut hits);
     }
-    committed_hits(text, markers)
+    hits
+}
+
+/// Keywords written in other scripts (`пароль`, `密码`), with the rules each enables.
+///
+/// They are not in the automaton: their UTF-8 bytes would double its alphabet and so its size,
+/// which every hook process pays for in page faults. Only text with non-ASCII bytes is searched
+/// for them, one substring search each.
+static NON_ASCII: LazyLock<Vec<(&'static str, u128)>> = LazyLock::new(|| {
+    let mut out: Vec<(&'static str, u128)> = Vec::new();
+    for (i, r) in RULES.iter().enumerate() {
+        for &k in r.keywords.iter().filter(|k| !k.is_ascii()) {
+            match out.iter_mut().find(|(w, _)| *w == k) {
+                Some((_, rules)) => *rules |= 1 << i,
+                None => out.push((k, 1 << i)),
+            }
+        }
+    }
+    out
+});
+
+fn non_ascii_hits(text: &[u8], markers: &[(usize, usize)], hits: &mut Hits) {
+    let anchored = *KEYWORD_ANCHORED;
+    let mut added = false;
+    for &(word, rules) in NON_ASCII.iter() {
+        for start in memchr::memmem::find_iter(text, word.as_bytes()) {
+            if overlaps_marker(markers, start, start + word.len()) {
+                continue;
+            }
+            hits.rules |= rules;
+            if rules & anchored != 0 && !hits.failed {
+                hits.starts.push((start, rules & anchored));
+                added = true;
+            }
+        }
+    }
+    if added {
+        hits.starts.sort_by_key(|&(at, _)| at);
+        hits.starts.dedup_by(|next, prev| {
+            let same = next.0 == prev.0;
+            if same {
+                prev.1 |= next.1;
+            }
+            same
+        });
+    }
 }
 
 /// The committed DFA, leftmost-first over the keywords longest first, restarted one byte
@@ -204,7 +251,11 @@ mod tests {
         let mut table: Vec<(String, u128)> = Vec::new();
         for (i, r) in RULES.iter().enumerate() {
             for &k in r.keywords {
-                for w in [k.to_string(), percent_encoded(k), json_escaped(k)] {
+                if !k.is_ascii() {
+                    continue; // searched apart: `NON_ASCII`
+                }
+                let forms = [k.to_string(), percent_encoded(k), json_escaped(k)];
+                for w in forms {
                     match table.iter_mut().find(|(x, _)| *x == w) {
                         Some((_, rules)) => *rules |= 1 << i,
                         None => table.push((w, 1 << i)),
@@ -247,7 +298,13 @@ mod tests {
         let table = keyword_table();
         let patterns: Vec<String> = table.iter().map(|(w, _)| regex::escape(w)).collect();
         let dfa = dense::Builder::new()
-            .configure(dense::Config::new().match_kind(MatchKind::LeftmostFirst).start_kind(StartKind::Unanchored))
+            .configure(
+                dense::Config::new()
+                    .match_kind(MatchKind::LeftmostFirst)
+                    .start_kind(StartKind::Unanchored)
+                    // Smaller bytes: fewer pages for a hook process to fault in.
+                    .minimize(true),
+            )
             .syntax(syntax::Config::new().case_insensitive(false).unicode(false).utf8(false))
             .thompson(thompson::Config::new().utf8(false))
             .build_many(&patterns)
@@ -298,6 +355,16 @@ mod tests {
             assert_eq!(hits.rules & rules, rules, "{w:?} in {shouted:?}");
             assert_eq!(keyword_hits(w.as_bytes(), &[]).rules & rules, rules, "{w:?} alone");
         }
+        // Keywords of other scripts, searched apart, enable their rules and record their starts.
+        for &(w, rules) in NON_ASCII.iter() {
+            let text = format!("voilà: {w} x");
+            let hits = keyword_hits(text.as_bytes(), &[]);
+            assert_eq!(hits.rules & rules, rules, "{w:?}");
+            if rules & *KEYWORD_ANCHORED != 0 {
+                assert!(hits.starts.iter().any(|&(at, r)| at == "voilà: ".len() && r & rules != 0), "{w:?}");
+            }
+        }
+        assert!(NON_ASCII.iter().any(|(w, _)| *w == "пароль"));
         assert!(keyword_hits(b"hello world, nothing to see here 1234", &[]).is_empty());
         assert!(!keyword_hits(b"export GITHUB_TOKEN=abc", &[]).is_empty());
         assert!(keyword_hits(b"[REDACTED:netrc-password]", &[(0, 25)]).is_empty());

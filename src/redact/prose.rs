@@ -7,21 +7,83 @@
 //! the first token that is not a plain word: if it looks like a literal secret it is redacted,
 //! otherwise the phrase is abandoned. Only the token goes; the sentence stays.
 
-use std::sync::LazyLock;
-
-use regex::bytes::{Regex, RegexBuilder};
-
 use super::checks::{entropy, is_placeholder};
 
 /// Password nouns, in the languages users write prompts in. The rule's keywords
-/// (`rules::RULES`) are these words in lower case: every match starts at one. Longer words
-/// first: the regex takes the first alternative that matches at a position.
-const PASSWORD_NOUNS: &str = r"passwords?|passwort|passwd|passphrase|passcode|passord|kennwort|mot de passe|mot-de-passe|contrase(?:ñ|n)a|senha|parola d'ordine|wachtwoord|has(?:ł|l)o|l(?:ö|o)senord|salasana|adgangskode|heslo|jelsz(?:ó|o)|(?:ş|s)ifre|parol|пароль|密码|密碼|口令|パスワード|비밀번호|mật khẩu|סיסמה|كلمة المرور|पासवर्ड|pwd|pw";
+/// (`rules::RULES`) are these words: every noun starts at one. Matched ASCII-case-insensitively,
+/// the longest that fits first (`passwords` before `password`), without a regex: a hook process
+/// would pay for compiling one.
+const PASSWORD_NOUNS: &[&str] = &[
+    "passwords",
+    "password",
+    "passwort",
+    "passwd",
+    "passphrase",
+    "passcode",
+    "passord",
+    "kennwort",
+    "mot de passe",
+    "mot-de-passe",
+    "contraseña",
+    "contrasena",
+    "senha",
+    "parola d'ordine",
+    "wachtwoord",
+    "hasło",
+    "haslo",
+    "lösenord",
+    "losenord",
+    "salasana",
+    "adgangskode",
+    "heslo",
+    "jelszó",
+    "jelszo",
+    "şifre",
+    "sifre",
+    "parol",
+    "пароль",
+    "密码",
+    "密碼",
+    "口令",
+    "パスワード",
+    "비밀번호",
+    "mật khẩu",
+    "סיסמה",
+    "كلمة المرور",
+    "पासवर्ड",
+    "pwd",
+    "pw",
+];
 
 /// Head nouns of keys, tokens and secrets. A `key` needs a qualifier before it (`api key`,
 /// `apiKey`, `license key`: "the key is the user id" is no credential); the others announce a
 /// value by themselves, which must then look generated.
-const CREDENTIAL_NOUNS: &str = r"keys?|tokens?|secrets?|credentials?|salt|pepper|clé|schl(?:ü|u)ssel|clave|chave|ключ|токен|密钥|令牌|秘钥|キー|トークン|키|토큰";
+const CREDENTIAL_NOUNS: &[&str] = &[
+    "keys",
+    "key",
+    "tokens",
+    "token",
+    "secrets",
+    "secret",
+    "credentials",
+    "credential",
+    "salt",
+    "pepper",
+    "clé",
+    "schlüssel",
+    "schlussel",
+    "clave",
+    "chave",
+    "ключ",
+    "токен",
+    "密钥",
+    "令牌",
+    "秘钥",
+    "キー",
+    "トークン",
+    "키",
+    "토큰",
+];
 
 /// Words that make a `key` a credential when they come right before it.
 const KEY_QUALIFIERS: &[&str] = &[
@@ -53,19 +115,14 @@ const KEY_QUALIFIERS: &[&str] = &[
     "ssh",
 ];
 
-/// Noun regexes: anchored (tried at the keyword starts the prefilter saw) and unanchored (when
-/// those are unknown).
-struct Nouns {
-    at: Regex,
-    any: Regex,
-}
-
-static PASSWORD_RE: LazyLock<Nouns> = LazyLock::new(|| nouns(PASSWORD_NOUNS));
-static CREDENTIAL_RE: LazyLock<Nouns> = LazyLock::new(|| nouns(CREDENTIAL_NOUNS));
-
-fn nouns(alternatives: &str) -> Nouns {
-    let build = |p: String| RegexBuilder::new(&p).unicode(false).build().expect("built-in pattern compiles");
-    Nouns { at: build(format!("^(?i:{alternatives})")), any: build(format!("(?i:{alternatives})")) }
+/// The longest noun of `nouns` at `at`, as its length.
+fn noun_at(nouns: &[&str], hay: &[u8], at: usize) -> Option<usize> {
+    let rest = &hay[at..];
+    nouns
+        .iter()
+        .filter(|n| rest.len() >= n.len() && rest[..n.len()].eq_ignore_ascii_case(n.as_bytes()))
+        .map(|n| n.len())
+        .max()
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -76,12 +133,12 @@ enum Class {
 
 /// Passwords announced in prose. `starts`: where the rule's keywords start, when known.
 pub(super) fn passwords(hay: &[u8], starts: Option<&[usize]>, out: &mut Vec<(usize, usize)>) {
-    scan(&PASSWORD_RE, Class::Password, hay, starts, out);
+    scan(PASSWORD_NOUNS, Class::Password, hay, starts, out);
 }
 
 /// API keys, tokens and secrets announced in prose.
 pub(super) fn credentials(hay: &[u8], starts: Option<&[usize]>, out: &mut Vec<(usize, usize)>) {
-    scan(&CREDENTIAL_RE, Class::Credential, hay, starts, out);
+    scan(CREDENTIAL_NOUNS, Class::Credential, hay, starts, out);
 }
 
 /// Whether the `key` at `at` follows a qualifier: `api key`, `API_KEY` (read by the assignment
@@ -214,12 +271,13 @@ fn is_filler(tok: &[u8]) -> bool {
         || matches!(s, "e-mail" | "sign-in" | "log-in" | "one-time" | "read-only" | "pre-prod")
 }
 
-fn scan(nouns: &Nouns, class: Class, hay: &[u8], starts: Option<&[usize]>, out: &mut Vec<(usize, usize)>) {
+fn scan(nouns: &[&str], class: Class, hay: &[u8], starts: Option<&[usize]>, out: &mut Vec<(usize, usize)>) {
     let found;
     let positions = match starts {
         Some(s) => s,
         None => {
-            found = nouns.any.find_iter(hay).map(|m| m.start()).collect::<Vec<_>>();
+            // Every position (the keyword starts are unknown only when the prefilter failed).
+            found = (0..hay.len()).filter(|&i| noun_at(nouns, hay, i).is_some()).collect::<Vec<_>>();
             &found[..]
         }
     };
@@ -236,8 +294,8 @@ fn scan(nouns: &Nouns, class: Class, hay: &[u8], starts: Option<&[usize]>, out: 
         if hay[a].eq_ignore_ascii_case(&b'k') && !qualified_key(hay, a) {
             continue;
         }
-        let Some(m) = nouns.at.find(&hay[a..]) else { continue };
-        let b = a + m.end();
+        let Some(len) = noun_at(nouns, hay, a) else { continue };
+        let b = a + len;
         let noun = &hay[a..b];
         let ascii = noun.is_ascii();
         // The noun is a word of its own: not inside `bypass`, `password_hash`, `tokens.length`,

@@ -1209,7 +1209,7 @@ pub(super) fn rule_set(ids: &[&str]) -> u128 {
     RULES.iter().enumerate().filter(|(_, r)| ids.contains(&r.id)).fold(0, |a, (i, _)| a | 1 << i)
 }
 
-pub(super) struct Compiled {
+struct Compiled {
     re: MetaRegex,
     secret_groups: Vec<usize>,
     name_group: Option<usize>,
@@ -1218,7 +1218,7 @@ pub(super) struct Compiled {
 static COMPILED: LazyLock<Vec<OnceLock<Option<Compiled>>>> =
     LazyLock::new(|| RULES.iter().map(|_| OnceLock::new()).collect());
 
-pub(super) fn compiled(i: usize) -> Option<&'static Compiled> {
+fn compiled(i: usize) -> Option<&'static Compiled> {
     COMPILED[i]
         .get_or_init(|| {
             let Regex(pat) = RULES[i].matcher else {
@@ -1267,44 +1267,83 @@ pub(super) fn scan(
         }
         return;
     }
-    let Some(c) = compiled(i) else { return };
     let anchored_at = if *KEYWORD_ANCHORED & (1 << i) != 0 { starts } else { None };
-    scan_regex(rule, c, hay, anchored_at, out);
+    scan_regex(i, hay, anchored_at, out);
 }
 
-/// A rule's regex over `hay`: tried at each of `anchored_at` when given, else searched for
+/// Rule `i`'s regex over `hay`: tried at each of `anchored_at` when given, else searched for
 /// through the whole text. Both find the same matches when every match starts at one of those
-/// offsets.
+/// offsets. The regex is compiled only when a start passes the cheap gates (most hooks see the
+/// keyword `token` only in names such as `input_tokens`, and compiling costs more than a hook's
+/// whole scan).
 pub(super) fn scan_regex(
-    rule: &Rule,
-    c: &Compiled,
+    i: usize,
     hay: &[u8],
     anchored_at: Option<impl Iterator<Item = usize>>,
     out: &mut Vec<(usize, usize, KindRef, &'static str)>,
 ) {
-    let mut caps = c.re.create_captures();
+    let rule = &RULES[i];
     let mut pos = 0;
     if let Some(starts) = anchored_at {
-        let gated = matches!(rule.check, Assignment) && c.name_group.is_some();
+        let gated = matches!(rule.check, Assignment) && matches!(rule.matcher, Regex(p) if p.contains("(?P<name>"));
+        let follows = if rule.id == "secret-pair" { Some(pair_may_follow as fn(&[u8], usize) -> bool) } else { None };
         // Verdicts by name: a transcript repeats a few names (`input_tokens`) thousands of times.
         let mut names: HashMap<&[u8], bool> = HashMap::new();
+        let mut ready: Option<(&Compiled, Captures)> = None;
         for at in starts {
-            if at < pos || (gated && !*names.entry(name_run(hay, at)).or_insert_with_key(|n| checks::names_a_secret(n)))
-            {
+            if at < pos {
                 continue;
             }
-            c.re.search_captures(&Input::new(hay).range(at..).anchored(Anchored::Yes), &mut caps);
+            if gated {
+                let (name, end) = name_run(hay, at);
+                if !*names.entry(name).or_insert_with_key(|n| checks::names_a_secret(n)) {
+                    continue;
+                }
+                if follows.is_some_and(|f| !f(hay, end)) {
+                    continue;
+                }
+            }
+            let (c, caps) = match &mut ready {
+                Some(r) => (r.0, &mut r.1),
+                None => {
+                    let Some(c) = compiled(i) else { return };
+                    let r = ready.insert((c, c.re.create_captures()));
+                    (r.0, &mut r.1)
+                }
+            };
+            c.re.search_captures(&Input::new(hay).range(at..).anchored(Anchored::Yes), caps);
             if let Some(m) = caps.get_match() {
-                pos = take_match(rule, c, hay, &caps, m, pos, out);
+                pos = take_match(rule, c, hay, caps, m, pos, out);
             }
         }
         return;
     }
+    let Some(c) = compiled(i) else { return };
+    let mut caps = c.re.create_captures();
     while pos <= hay.len() {
         c.re.search_captures(&Input::new(hay).range(pos..), &mut caps);
         let Some(m) = caps.get_match() else { break };
         pos = take_match(rule, c, hay, &caps, m, pos, out);
     }
+}
+
+/// Whether what follows a name ending at `end` may be one of `secret-pair`'s shapes: a
+/// `value` or `default` key soon after it, or a quote and a comma right after it.
+fn pair_may_follow(hay: &[u8], end: usize) -> bool {
+    let window = &hay[end..hay.len().min(end + 1000)];
+    let has = |w: &[u8]| window.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w));
+    if has(b"value") || has(b"default") {
+        return true;
+    }
+    let mut j = usize::from(window.first() == Some(&b'\\'));
+    if !matches!(window.get(j), Some(b'"' | b'\'')) {
+        return false;
+    }
+    j += 1;
+    while matches!(window.get(j), Some(b' ' | b'\t')) {
+        j += 1;
+    }
+    window.get(j) == Some(&b',')
 }
 
 /// The run of name characters around `at`. A keyword-anchored rule with a name group
@@ -1314,11 +1353,11 @@ pub(super) fn scan_regex(
 /// Where the run names no secret every match there is rejected, so the regex is not run: in
 /// transcripts the keyword is mostly `input_tokens`, `let key`, `tests pass`.
 /// `anchored_scans_find_what_whole_scans_find` checks the two find the same.
-fn name_run(hay: &[u8], at: usize) -> &[u8] {
+fn name_run(hay: &[u8], at: usize) -> (&[u8], usize) {
     let is_name = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-');
     let end = hay[at..].iter().position(|c| !is_name(c)).map_or(hay.len(), |p| at + p);
     let (start, _) = extend_name(hay, at, end);
-    &hay[start..end]
+    (&hay[start..end], end)
 }
 
 /// Checks the secret groups of one match and keeps those that pass; returns where the search
