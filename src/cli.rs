@@ -50,6 +50,9 @@ tokens and cost, with their original timestamps. Running it again imports only w
         /// With --all: transcript files or folders to import instead of the config dirs
         #[arg(value_name = "PATH", requires = "all")]
         paths: Vec<PathBuf>,
+        /// With --all: threads reading transcripts (default: one per CPU core, at most 4)
+        #[arg(long, value_name = "N", requires = "all", value_parser = clap::value_parser!(u16).range(1..))]
+        jobs: Option<u16>,
     },
 
     /// The sessions recorded locally, newest first: project, start, model, prompts, tool calls, tokens, cost

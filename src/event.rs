@@ -99,8 +99,52 @@ pub struct Event {
 }
 
 impl Event {
+    /// The event as the outbox stores it.
+    pub fn encode(&self) -> serde_json::Result<EncodedEvent> {
+        let p = &self.payload;
+        Ok(EncodedEvent {
+            event_id: self.event_id.clone(),
+            session_id: self.session_id.clone(),
+            event_type: self.event_type,
+            timestamp: self.timestamp,
+            payload: serde_json::to_string(p)?,
+            fold: SessionFold {
+                project_name: p.project_name.clone(),
+                working_directory: p.working_directory.clone(),
+                git_branch: p.git_branch.clone(),
+                model: p.model.clone(),
+                start_type: p.start_type.clone(),
+                end_reason: p.end_reason.clone(),
+            },
+        })
+    }
+
     /// An id for events without a natural key: unique, roughly time-ordered.
     pub fn fresh_id(session_id: &str, event_type: EventType) -> String {
         format!("{session_id}:{}:{}", event_type.as_str(), uuid::Uuid::now_v7().simple())
     }
+}
+
+/// An event with its payload already serialized: what the outbox stores. Transcript imports
+/// encode on their reading threads and hand these to the one thread that writes the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodedEvent {
+    pub event_id: String,
+    pub session_id: String,
+    pub event_type: EventType,
+    pub timestamp: i64,
+    /// The payload as JSON.
+    pub payload: String,
+    pub fold: SessionFold,
+}
+
+/// The payload fields a session's row takes from its events.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SessionFold {
+    pub project_name: Option<String>,
+    pub working_directory: Option<String>,
+    pub git_branch: Option<String>,
+    pub model: Option<String>,
+    pub start_type: Option<String>,
+    pub end_reason: Option<String>,
 }

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod event;
+pub mod examples;
 pub mod hook;
 pub mod ingest;
 pub mod log;

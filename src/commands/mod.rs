@@ -4,6 +4,7 @@
 mod forget;
 mod install_report;
 mod login;
+mod progress;
 mod redact;
 mod sessions;
 mod status;
@@ -45,8 +46,8 @@ pub fn run(command: Command) -> ExitCode {
     let always_zero = matches!(command, Command::Status | Command::SyncNow { .. });
     let result = match command {
         Command::Status => status::run(&ctx),
-        Command::SyncNow { session, all, project, paths } => {
-            sync_now::run(&ctx, session, all, project.as_deref(), &paths)
+        Command::SyncNow { session, all, project, paths, jobs } => {
+            sync_now::run(&ctx, session, all, project.as_deref(), &paths, jobs.map(usize::from))
         }
         Command::Sessions { project, since, limit, json } => {
             sessions::run(&ctx, project, since.as_deref(), limit, json)

@@ -8,19 +8,28 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use super::Context;
+use super::progress::ProgressBar;
 use crate::event::{Event, EventType, Payload};
+use crate::ingest::{self, BackfillOptions};
 use crate::privacy::Privacy;
 use crate::store::Store;
 use crate::transcript::{self, PriceTable};
 use crate::uploader::{self, DrainOptions, UploaderLock};
-use crate::{ingest, time, transport};
+use crate::{examples, time, transport};
 
-pub fn run(ctx: &Context, session: Option<String>, all: bool, project: Option<&str>, paths: &[PathBuf]) -> Result<()> {
+pub fn run(
+    ctx: &Context,
+    session: Option<String>,
+    all: bool,
+    project: Option<&str>,
+    paths: &[PathBuf],
+    jobs: Option<usize>,
+) -> Result<()> {
     let session = if all { None } else { session.or_else(|| std::env::var("CLAUDE_CODE_SESSION_ID").ok()) };
     let session = session.filter(|s| !s.trim().is_empty());
     let (mut store, _) = Store::open(&ctx.data_dir)?;
     if all {
-        import_transcripts(ctx, &mut store, project, paths);
+        import_transcripts(ctx, &mut store, project, paths, jobs);
     }
     if let Some(id) = &session {
         record_manual_sync(&mut store, id)?;
@@ -70,7 +79,8 @@ pub fn run(ctx: &Context, session: Option<String>, all: bool, project: Option<&s
 }
 
 /// `--all`: imports every transcript (only what is new since the last import) and says so.
-fn import_transcripts(ctx: &Context, store: &mut Store, project: Option<&str>, paths: &[PathBuf]) {
+/// Transcripts are read on `jobs` threads, one per CPU core (at most four) unless told.
+fn import_transcripts(ctx: &Context, store: &mut Store, project: Option<&str>, paths: &[PathBuf], jobs: Option<usize>) {
     let mut roots = if paths.is_empty() {
         let env = std::env::var("CLAUDE_CONFIG_DIR").ok();
         transcript::config_dirs(env.as_deref(), Some(&crate::paths::home_dir()))
@@ -81,13 +91,13 @@ fn import_transcripts(ctx: &Context, store: &mut Store, project: Option<&str>, p
     // dashboard, so they are only offered when no backend is configured.
     let mut local_only_examples = false;
     if roots.is_empty() && ctx.config.backend_url().is_none() {
-        match ingest::install_examples(&ctx.data_dir) {
+        match examples::install(&ctx.data_dir) {
             Ok(examples) => {
                 println!(
                     "No Claude Code history here (CLAUDE_CONFIG_DIR, ~/.claude, ~/.config/claude): importing two \
                      example sessions as project {} (`claude-code-sync forget --project {}` removes them).",
-                    ingest::EXAMPLE_PROJECT,
-                    ingest::EXAMPLE_PROJECT
+                    examples::PROJECT,
+                    examples::PROJECT
                 );
                 roots.push(examples);
                 local_only_examples = true;
@@ -100,8 +110,14 @@ fn import_transcripts(ctx: &Context, store: &mut Store, project: Option<&str>, p
         println!("Price file ignored: {problem}");
     }
     let privacy = Privacy::new(&ctx.config, &ctx.redactor);
-    let report = ingest::backfill(store, &privacy, &prices, &roots, project, time::now_ms());
-    if local_only_examples && let Err(e) = store.keep_local_only(ingest::EXAMPLE_PROJECT) {
+    // Past a few readers the one thread that writes the store is the limit, and each reader
+    // holds a session's state in memory.
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(4)));
+    let opts = BackfillOptions::new(&roots, project, jobs, time::now_ms());
+    let mut bar = ProgressBar::new();
+    let report = ingest::backfill(store, &privacy, &prices, &opts, &mut |p| bar.show(p));
+    bar.finish();
+    if local_only_examples && let Err(e) = store.keep_local_only(examples::PROJECT) {
         println!("Could not keep the example sessions local: {e:#}");
     }
     // The examples' events were recorded, then taken out of the queue just above.

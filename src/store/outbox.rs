@@ -5,10 +5,10 @@
 //! never deleted, never retried in a loop).
 
 use anyhow::Result;
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, params};
 
 use super::Store;
-use crate::event::Event;
+use crate::event::{EncodedEvent, Event};
 
 /// One queued event as the uploader reads it back.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,46 +42,53 @@ impl Store {
     /// Appends `event` to the outbox and folds it into its session's row, in one transaction.
     /// Returns false when an event with the same id was already recorded (nothing changes).
     pub fn record(&mut self, event: &Event, transcript_path: Option<&str>, now: i64) -> Result<bool> {
-        let payload = serde_json::to_string(&event.payload)?;
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let inserted = tx.execute(
-            "INSERT INTO outbox (event_id, session_id, event_type, timestamp, payload, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (event_id) DO NOTHING",
-            params![event.event_id, event.session_id, event.event_type.as_str(), event.timestamp, payload, now],
-        )? == 1;
-        if inserted {
-            super::sessions::fold_event(&tx, event, transcript_path, now)?;
-        }
-        tx.commit()?;
-        Ok(inserted)
+        Ok(self.record_encoded(&[event.encode()?], transcript_path, now)? == 1)
     }
 
     /// Records several events in one transaction (transcript catch-up and backfill queue
     /// hundreds at once). Returns how many were new.
     pub fn record_batch(&mut self, events: &[Event], transcript_path: Option<&str>, now: i64) -> Result<usize> {
+        let encoded = events.iter().map(Event::encode).collect::<serde_json::Result<Vec<_>>>()?;
+        self.record_encoded(&encoded, transcript_path, now)
+    }
+
+    /// Records encoded events: in a transaction of their own, or in the caller's (see
+    /// [`Store::in_transaction`]). Returns how many were new.
+    pub fn record_encoded(
+        &mut self,
+        events: &[EncodedEvent],
+        transcript_path: Option<&str>,
+        now: i64,
+    ) -> Result<usize> {
         if events.is_empty() {
             // A `stop` hook whose transcript has no new line: no write lock, no statement.
             return Ok(0);
         }
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut inserted = 0;
+        if self.conn.is_autocommit() {
+            return self.in_transaction(|store| store.record_encoded(events, transcript_path, now));
+        }
+        let mut inserted = Vec::with_capacity(events.len());
         {
-            let mut insert = tx.prepare_cached(
+            let mut insert = self.conn.prepare_cached(
                 "INSERT INTO outbox (event_id, session_id, event_type, timestamp, payload, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (event_id) DO NOTHING",
             )?;
             for event in events {
-                let payload = serde_json::to_string(&event.payload)?;
-                let params =
-                    params![event.event_id, event.session_id, event.event_type.as_str(), event.timestamp, payload, now];
+                let params = params![
+                    event.event_id,
+                    event.session_id,
+                    event.event_type.as_str(),
+                    event.timestamp,
+                    event.payload,
+                    now
+                ];
                 if insert.execute(params)? == 1 {
-                    inserted += 1;
-                    super::sessions::fold_event(&tx, event, transcript_path, now)?;
+                    inserted.push(event);
                 }
             }
         }
-        tx.commit()?;
-        Ok(inserted)
+        super::sessions::fold_events(&self.conn, &inserted, transcript_path, now)?;
+        Ok(inserted.len())
     }
 
     /// The oldest pending events, in order; only one session's when `session` is given.

@@ -2,10 +2,10 @@
 //! the local view (`status`, `sessions`) needs no backend.
 
 use anyhow::Result;
-use rusqlite::{Transaction, params};
+use rusqlite::{Connection, params};
 
 use super::Store;
-use crate::event::{Event, EventType};
+use crate::event::{EncodedEvent, EventType, SessionFold};
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SessionRow {
@@ -38,18 +38,43 @@ pub struct SessionFilter {
     pub limit: Option<usize>,
 }
 
-/// Folds one newly recorded event into its session row (inside the recording transaction).
-pub(super) fn fold_event(tx: &Transaction, event: &Event, transcript_path: Option<&str>, now: i64) -> Result<()> {
-    let p = &event.payload;
-    let ty = event.event_type;
-    let starts = ty == EventType::SessionStart;
-    let ends = ty == EventType::SessionEnd;
-    tx.execute(
+/// Folds newly recorded events (in recording order) into their sessions' rows, inside the
+/// recording transaction. A run of consecutive events of one session is folded in one update,
+/// which leaves the row exactly as folding them one by one would: text fields take the last
+/// value given, the start the earliest time, counts add up. Session starts and ends change the
+/// row's state, so each is folded on its own.
+pub(super) fn fold_events(
+    tx: &Connection,
+    events: &[&EncodedEvent],
+    transcript_path: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    let boundary = |e: &EncodedEvent| matches!(e.event_type, EventType::SessionStart | EventType::SessionEnd);
+    let mut rest = events;
+    while let Some(first) = rest.first() {
+        let len = if boundary(first) {
+            1
+        } else {
+            1 + rest[1..].iter().take_while(|e| e.session_id == first.session_id && !boundary(e)).count()
+        };
+        fold_run(tx, &rest[..len], transcript_path, now)?;
+        rest = &rest[len..];
+    }
+    Ok(())
+}
+
+fn fold_run(tx: &Connection, run: &[&EncodedEvent], transcript_path: Option<&str>, now: i64) -> Result<()> {
+    let first = run[0];
+    let ty = first.event_type;
+    let latest = |field: fn(&SessionFold) -> &Option<String>| run.iter().rev().find_map(|e| field(&e.fold).as_deref());
+    let earliest = run.iter().map(|e| e.timestamp).min().unwrap_or(first.timestamp);
+    let count = |f: fn(EventType) -> bool| run.iter().filter(|e| f(e.event_type)).count() as i64;
+    tx.prepare_cached(
         "INSERT INTO sessions (session_id, started_at, updated_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (session_id) DO NOTHING",
-        params![event.session_id, event.timestamp, now],
-    )?;
-    tx.execute(
+    )?
+    .execute(params![first.session_id, first.timestamp, now])?;
+    tx.prepare_cached(
         "UPDATE sessions SET
             project_name      = COALESCE(?2, project_name),
             working_directory = COALESCE(?3, working_directory),
@@ -64,23 +89,23 @@ pub(super) fn fold_event(tx: &Transaction, event: &Event, transcript_path: Optio
             tool_call_count   = tool_call_count + ?13,
             updated_at        = ?14
          WHERE session_id = ?1",
-        params![
-            event.session_id,
-            p.project_name,
-            p.working_directory,
-            p.git_branch,
-            transcript_path,
-            p.model,
-            starts,
-            p.start_type,
-            event.timestamp,
-            ends,
-            p.end_reason,
-            i64::from(ty == EventType::UserPrompt),
-            i64::from(ty.counts_as_tool_call()),
-            now,
-        ],
-    )?;
+    )?
+    .execute(params![
+        first.session_id,
+        latest(|f| &f.project_name),
+        latest(|f| &f.working_directory),
+        latest(|f| &f.git_branch),
+        transcript_path,
+        latest(|f| &f.model),
+        ty == EventType::SessionStart,
+        first.fold.start_type,
+        earliest,
+        ty == EventType::SessionEnd,
+        first.fold.end_reason,
+        count(|t| t == EventType::UserPrompt),
+        count(EventType::counts_as_tool_call),
+        now,
+    ])?;
     Ok(())
 }
 
@@ -112,7 +137,7 @@ impl Store {
                     cache_read_tokens, cost_usd, models
              FROM sessions {clause}"
         );
-        let mut stmt = self.conn.prepare(&sql)?;
+        let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(args, |r| {
             Ok(SessionRow {
                 session_id: r.get(0)?,

@@ -32,16 +32,18 @@ impl Store {
     pub fn transcript_state(&self, session_id: &str) -> Result<Option<String>> {
         Ok(self
             .conn
-            .query_row("SELECT state FROM transcript_state WHERE session_id = ?1", [session_id], |r| r.get(0))
+            .prepare_cached("SELECT state FROM transcript_state WHERE session_id = ?1")?
+            .query_row([session_id], |r| r.get(0))
             .optional()?)
     }
 
     pub fn save_transcript_state(&self, session_id: &str, state: &str, now: i64) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO transcript_state (session_id, state, updated_at) VALUES (?1, ?2, ?3)
+        self.conn
+            .prepare_cached(
+                "INSERT INTO transcript_state (session_id, state, updated_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (session_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
-            params![session_id, state, now],
-        )?;
+            )?
+            .execute(params![session_id, state, now])?;
         Ok(())
     }
 
@@ -49,13 +51,15 @@ impl Store {
     pub fn apply_transcript_figures(&self, session_id: &str, f: &TranscriptFigures, now: i64) -> Result<()> {
         let models = serde_json::to_string(&f.models)?;
         let main_model = f.models.first();
-        self.conn.execute(
-            "INSERT INTO sessions (session_id, started_at, updated_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (session_id) DO NOTHING",
-            params![session_id, f.started_at, now],
-        )?;
-        self.conn.execute(
-            "UPDATE sessions SET
+        self.conn
+            .prepare_cached(
+                "INSERT INTO sessions (session_id, started_at, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (session_id) DO NOTHING",
+            )?
+            .execute(params![session_id, f.started_at, now])?;
+        self.conn
+            .prepare_cached(
+                "UPDATE sessions SET
                 project_name      = COALESCE(project_name, ?2),
                 working_directory = COALESCE(working_directory, ?3),
                 git_branch        = COALESCE(git_branch, ?4),
@@ -74,7 +78,8 @@ impl Store {
                 cost_usd          = ?17,
                 updated_at        = ?18
              WHERE session_id = ?1",
-            params![
+            )?
+            .execute(params![
                 session_id,
                 f.project_name,
                 f.working_directory,
@@ -93,8 +98,7 @@ impl Store {
                 f.tokens.cache_read as i64,
                 f.cost,
                 now,
-            ],
-        )?;
+            ])?;
         Ok(())
     }
 }

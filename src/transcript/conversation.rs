@@ -189,18 +189,18 @@ fn assistant_items(
                 }
             }
             "thinking" if opts.include_thinking => {
-                if let Some(text) = block.thinking.as_str().filter(|t| !t.is_empty()) {
+                if let Some(text) = block.thinking.map(line::str_value).and_then(|t| t.0).filter(|t| !t.is_empty()) {
                     out.push(ConversationItem {
                         id,
                         kind: ItemKind::Thinking,
-                        text: Some(privacy.text(text)),
+                        text: Some(privacy.text(&text)),
                         ..base.clone()
                     });
                 }
             }
             "tool_use" | "server_tool_use" => {
                 let name = block.name.as_str().unwrap_or("").to_owned();
-                let input = block.input.and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok());
+                let input = block.input.and_then(|raw| serde_json::from_str::<Value>(&line::utf8_lossy(raw)).ok());
                 out.push(ConversationItem {
                     id: block.id.as_str().map_or(id, str::to_owned),
                     kind: ItemKind::ToolUse,
@@ -266,8 +266,15 @@ fn tool_result(
     template: &ConversationItem,
     privacy: &dyn Privacy,
 ) -> ConversationItem {
-    let text = block.content.map(|raw| result_text(raw.get())).unwrap_or_default();
     let is_error = block.is_error.0;
+    // Only an error's text is kept; otherwise its length is counted on the raw JSON.
+    let (chars, text) = match block.content.filter(|_| !is_error).and_then(line::json_string_chars) {
+        Some(chars) => (chars, None),
+        None => {
+            let text = block.content.map(result_text).unwrap_or_default();
+            (text.chars().count() as u64, is_error.then(|| privacy.text(&text)))
+        }
+    };
     let tool_use_id = block.tool_use_id.as_str().map(str::to_owned);
     let id = match &tool_use_id {
         Some(t) => format!("{t}:result"),
@@ -278,14 +285,14 @@ fn tool_result(
         id,
         kind: ItemKind::ToolResult,
         outcome: Some(if is_error { Outcome::Error } else { Outcome::Ok }),
-        result_chars: Some(text.chars().count() as u64),
-        text: is_error.then(|| privacy.text(&text)),
+        result_chars: Some(chars),
+        text,
         tool_use_id,
         ..template.clone()
     }
 }
 
 /// The text of a tool result's content (a string, or the text of its blocks).
-fn result_text(raw: &str) -> String {
+fn result_text(raw: &[u8]) -> String {
     line::content_blocks(raw).iter().filter_map(|b| b.text.as_str()).collect::<Vec<_>>().join("\n")
 }

@@ -25,7 +25,7 @@ pub use conversation::{ConversationItem, ConversationOptions, ItemKind, Outcome,
 pub use discover::{SessionFiles, config_dirs, discover_sessions, session_files};
 pub use prices::{ModelPrices, PriceTable};
 pub use reader::{FileCursor, FileIdentity, ReadReport, Restart, read_new};
-pub use session::{CatchUpOptions, CatchUpReport, SessionState, catch_up};
+pub use session::{CatchUpOptions, CatchUpReport, SessionState, catch_up, is_current};
 pub use tally::{CostSource, CostState, FileRole, ModelTotals, SessionSummary, SessionTally, TokenUsage};
 
 #[cfg(test)]

@@ -19,7 +19,9 @@ const HEAD_LEN: u64 = 4096;
 /// Lines longer than this are skipped (and counted): a pathological line must not take the
 /// host's memory. Real lines with large tool inputs stay far below it.
 pub const MAX_LINE: usize = 64 << 20;
-const READ_BUF: usize = 64 << 10;
+/// Lines shorter than the buffer are handed over where they lie; one that straddles a refill is
+/// copied. Tool output makes lines of tens of kilobytes: a buffer of 256 KiB copies few.
+const READ_BUF: usize = 256 << 10;
 
 /// Where reading of one file stopped. Persist it between reads.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
@@ -114,7 +116,9 @@ pub fn read_new(
 
     file.seek(SeekFrom::Start(cursor.offset))?;
     // Up to the length seen at open: what is appended meanwhile is the next read's.
-    let mut reader = BufReader::with_capacity(READ_BUF, file.take(len - cursor.offset));
+    // No larger than what there is to read: a hook reading a few new lines allocates little.
+    let buffer = (len - cursor.offset).clamp(8 << 10, READ_BUF as u64) as usize;
+    let mut reader = BufReader::with_capacity(buffer, file.take(len - cursor.offset));
     // Holds a line only when it spans buffer refills; lines inside one buffer are not copied.
     let mut partial: Vec<u8> = Vec::new();
     let mut partial_len: u64 = 0; // bytes of the current line seen so far (even if skipped)
@@ -183,13 +187,13 @@ pub fn read_new(
 }
 
 #[cfg(unix)]
-fn dev_ino(meta: &std::fs::Metadata) -> (u64, u64) {
+pub(crate) fn dev_ino(meta: &std::fs::Metadata) -> (u64, u64) {
     use std::os::unix::fs::MetadataExt;
     (meta.dev(), meta.ino())
 }
 
 #[cfg(not(unix))]
-fn dev_ino(_meta: &std::fs::Metadata) -> (u64, u64) {
+pub(crate) fn dev_ino(_meta: &std::fs::Metadata) -> (u64, u64) {
     (0, 0)
 }
 

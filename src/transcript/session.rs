@@ -78,6 +78,22 @@ pub fn catch_up(
     report
 }
 
+/// True when the saved `state` (JSON of a [`SessionState`]) covers every byte of `files`: each
+/// file is the one it read (same device and inode) and has not grown, or is gone. Only the
+/// cursors are decoded, not the tally, so finding that nothing is new costs a stat call per
+/// file. A file rewritten in place to the very same length is not noticed here; it is once it
+/// grows (its first bytes are compared then).
+pub fn is_current(state: &str, files: &SessionFiles) -> bool {
+    let Some(raw) = line::top_level_field(state.as_bytes(), "cursors") else { return false };
+    let Ok(cursors) = serde_json::from_slice::<BTreeMap<String, FileCursor>>(raw) else { return false };
+    files.files().iter().all(|(path, _)| match std::fs::metadata(path) {
+        Ok(meta) => cursors.get(path.to_string_lossy().as_ref()).is_some_and(|c| {
+            c.offset == meta.len() && c.identity.as_ref().is_some_and(|id| (id.dev, id.ino) == reader::dev_ino(&meta))
+        }),
+        Err(e) => e.kind() == io::ErrorKind::NotFound,
+    })
+}
+
 fn read_file(
     path: &Path,
     role: FileRole,
@@ -91,13 +107,10 @@ fn read_file(
         if tally.skip_bookkeeping(bytes) {
             return;
         }
-        let Some(privacy) = opts.privacy else {
-            tally.observe_raw(bytes, role);
-            return;
-        };
-        // Conversation text needs the whole line as UTF-8 (invalid bytes become U+FFFD).
-        let text = line::decode(bytes);
-        if let Some(parsed) = tally.observe_raw(text.as_bytes(), role) {
+        let parsed = tally.observe_raw(bytes, role);
+        // The line is parsed as bytes: only the values an item keeps are decoded (invalid UTF-8
+        // in them becomes U+FFFD), never the whole line.
+        if let (Some(parsed), Some(privacy)) = (parsed, opts.privacy) {
             for item in conversation::items(&parsed, role, offset, privacy, &opts.conversation) {
                 on_item(item);
             }

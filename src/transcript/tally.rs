@@ -154,16 +154,20 @@ impl CostState {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 pub struct SessionTally {
     session_id: Option<String>,
+    #[serde(serialize_with = "sorted_map")]
     responses: HashMap<String, Response>,
     /// Counter giving a key to responses with neither message id, request id nor uuid.
     anonymous: u64,
+    #[serde(serialize_with = "sorted_set")]
     tool_use_ids: HashSet<String>,
+    #[serde(serialize_with = "sorted_set")]
     prompts: HashSet<String>,
     /// Prompts seen before this session's first own response: in a fork they may still turn out
     /// to be copies of the parent's history (rule 9).
     unconfirmed_prompts: Vec<String>,
     own_response_seen: bool,
     /// Prompts found to be copies of a fork parent's history.
+    #[serde(serialize_with = "sorted_set")]
     copied_prompts: HashSet<String>,
     prompts_without_uuid: u64,
     fork_parent: Option<String>,
@@ -176,6 +180,20 @@ pub struct SessionTally {
     title: Option<String>,
     lines: u64,
     invalid_lines: u64,
+}
+
+// Hash order differs from one process to the next; the saved state is written in key order, so
+// the same transcripts always give the same stored bytes.
+fn sorted_map<S: serde::Serializer>(map: &HashMap<String, Response>, s: S) -> Result<S::Ok, S::Error> {
+    let mut entries: Vec<_> = map.iter().collect();
+    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    s.collect_map(entries)
+}
+
+fn sorted_set<S: serde::Serializer>(set: &HashSet<String>, s: S) -> Result<S::Ok, S::Error> {
+    let mut items: Vec<_> = set.iter().collect();
+    items.sort_unstable();
+    s.collect_seq(items)
 }
 
 #[derive(Deserialize, Default)]
@@ -318,8 +336,8 @@ impl SessionTally {
             }
         }
         for id in message.tool_use_ids() {
-            if !self.tool_use_ids.contains(id.as_ref()) {
-                self.tool_use_ids.insert(id.into_owned());
+            if !self.tool_use_ids.contains(id) {
+                self.tool_use_ids.insert(id.to_owned());
             }
         }
         let key = match (message.id.as_str(), line.request_id.as_str(), line.uuid.as_str()) {
@@ -401,6 +419,16 @@ impl SessionTally {
 
     pub fn session_id(&self) -> Option<&str> {
         self.session_id.as_deref()
+    }
+
+    /// The session's working directory (its first line's).
+    pub fn cwd(&self) -> Option<&str> {
+        self.cwd.as_deref()
+    }
+
+    /// The git branch of the latest line that named one.
+    pub fn git_branch(&self) -> Option<&str> {
+        self.git_branch.as_deref()
     }
 
     /// Claude Code's `cost-state` lines seen so far, in order (cumulative).

@@ -1,21 +1,26 @@
 //! From transcripts to the store. New conversation items become `message` events (redacted and
 //! reduced by the privacy rules), the session row gets the transcript's exact figures, and the
 //! reading state is saved so the next read starts where this one stopped. Used by the `stop`
-//! and `session-end` hooks (within a byte budget) and by `sync-now --all` (backfill).
+//! and `session-end` hooks (within a byte budget, [`catch_up`]) and by `sync-now --all`
+//! ([`backfill`], which reads sessions on several threads).
 
-use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+mod backfill;
+
+use std::path::Path;
 
 use anyhow::Result;
+use serde::Serialize;
 use serde_json::Value;
 
-use crate::event::{self, Event, EventType, Payload};
+pub use backfill::{Backfill, BackfillOptions, Progress, backfill};
+
+use crate::event::{self, EncodedEvent, Event, EventType, Payload, SessionFold};
 use crate::privacy::Privacy;
 use crate::project;
 use crate::store::{Store, TranscriptFigures};
 use crate::transcript::{
-    self, CatchUpOptions, ConversationItem, ConversationOptions, CostState, PriceTable, SessionFiles, SessionState,
-    SessionSummary,
+    self, CatchUpOptions, CatchUpReport, ConversationItem, ConversationOptions, CostState, ItemKind, Outcome,
+    PriceTable, Role, SessionFiles, SessionState, SessionSummary, SessionTally,
 };
 
 impl transcript::Privacy for Privacy<'_> {
@@ -55,34 +60,75 @@ pub fn catch_up(
 ) -> Result<CaughtUp> {
     let session_id = files.session_id.as_str();
     let mut state = load_state(store, session_id)?;
+    let read = read(&mut state, files, privacy, max_bytes, now);
+    let errors = error_lines(&read.report);
+    let summary = summarize(store, &state.tally, prices)?;
+    let transcript_path = transcript_path(files);
+    let queued = store.record_encoded(&read.events, transcript_path.as_deref(), now)?;
+    store.save_transcript_state(session_id, &serde_json::to_string(&state)?, now)?;
+    let (bytes, complete) = (read.report.bytes, read.report.complete);
+    if bytes == 0 {
+        // Nothing new (or no transcript yet): the row keeps what it has, hook counts included.
+        return Ok(CaughtUp { summary, queued, bytes: 0, complete, errors });
+    }
+    let figures = figures(&summary, &read.metadata, transcript_path, finished);
+    store.apply_transcript_figures(session_id, &figures, now)?;
+    Ok(CaughtUp { summary, queued, bytes, complete, errors })
+}
+
+/// What one read of a session produced, ready for the store.
+struct Read {
+    /// The new conversation items as `message` events.
+    events: Vec<EncodedEvent>,
+    report: CatchUpReport,
+    /// The session's metadata as the events carry it.
+    metadata: Metadata,
+}
+
+/// Reads what is new in `files` since `state` (at most `max_bytes`) and encodes the new items.
+/// Touches no store: the backfill runs it on its reading threads.
+fn read(state: &mut SessionState, files: &SessionFiles, privacy: &Privacy, max_bytes: Option<u64>, now: i64) -> Read {
     let mut items = Vec::new();
     let opts = CatchUpOptions {
         privacy: Some(privacy),
         conversation: ConversationOptions { include_thinking: privacy.sync_thinking },
         max_bytes,
     };
-    let report = transcript::catch_up(&mut state, files, &opts, |item| items.push(item));
-    let errors: Vec<String> = report.errors.iter().map(|(path, e)| format!("{path}: {e}")).collect();
-    let parent = match state.tally.fork_parent() {
+    let report = transcript::catch_up(state, files, &opts, |item| items.push(item));
+    let metadata = Metadata::of(&state.tally, privacy);
+    let events = items.iter().map(|item| message_event(item, &files.session_id, &metadata, now)).collect();
+    Read { events, report, metadata }
+}
+
+fn error_lines(report: &CatchUpReport) -> Vec<String> {
+    report.errors.iter().map(|(path, e)| format!("{path}: {e}")).collect()
+}
+
+fn transcript_path(files: &SessionFiles) -> Option<String> {
+    files.main.as_deref().map(|p| p.to_string_lossy().into_owned())
+}
+
+/// The session's figures, a fork's cost net of its parent's as far as the store knows it.
+fn summarize(store: &Store, tally: &SessionTally, prices: &PriceTable) -> Result<SessionSummary> {
+    let parent = match tally.fork_parent() {
         Some(parent) => Some(load_state(store, parent)?.tally.cost_states().to_vec()),
         None => None,
     };
-    let summary = state.tally.summary(prices, parent.as_deref().filter(|p: &&[CostState]| !p.is_empty()));
-    let metadata = metadata(&summary, privacy);
-    let transcript_path = files.main.as_deref().map(|p| p.to_string_lossy().into_owned());
-    let events: Vec<Event> = items.into_iter().map(|item| message_event(item, session_id, &metadata, now)).collect();
-    let queued = store.record_batch(&events, transcript_path.as_deref(), now)?;
-    store.save_transcript_state(session_id, &serde_json::to_string(&state)?, now)?;
-    if report.bytes == 0 {
-        // Nothing new (or no transcript yet): the row keeps what it has, hook counts included.
-        return Ok(CaughtUp { summary, queued, bytes: 0, complete: report.complete, errors });
-    }
-    let figures = TranscriptFigures {
+    Ok(tally.summary(prices, parent.as_deref().filter(|p: &&[CostState]| !p.is_empty())))
+}
+
+fn figures(
+    summary: &SessionSummary,
+    metadata: &Metadata,
+    transcript_path: Option<String>,
+    finished: bool,
+) -> TranscriptFigures {
+    TranscriptFigures {
         project_name: metadata.project_name.clone(),
         working_directory: metadata.working_directory.clone(),
         git_branch: metadata.git_branch.clone(),
         transcript_path,
-        models: models_by_use(&summary),
+        models: models_by_use(summary),
         started_at: summary.started_ms,
         ended_at: summary.ended_ms.filter(|_| finished),
         prompts: summary.prompts,
@@ -90,9 +136,7 @@ pub fn catch_up(
         tool_calls: summary.tool_call_count,
         tokens: summary.token_usage,
         cost: summary.cost,
-    };
-    store.apply_transcript_figures(session_id, &figures, now)?;
-    Ok(CaughtUp { summary, queued, bytes: report.bytes, complete: report.complete, errors })
+    }
 }
 
 fn load_state(store: &Store, session_id: &str) -> Result<SessionState> {
@@ -109,36 +153,119 @@ fn models_by_use(summary: &SessionSummary) -> Vec<String> {
 }
 
 /// Session metadata for events built from the transcript, redacted like the hook path's.
-fn metadata(summary: &SessionSummary, privacy: &Privacy) -> Payload {
-    let info = summary.working_directory.as_deref().map(|cwd| project::detect(Path::new(cwd))).unwrap_or_default();
-    Payload {
-        project_name: info.name.or_else(|| summary.project_name.clone()).map(|n| privacy.text(&n)),
-        working_directory: summary.working_directory.as_deref().map(|c| privacy.text(c)),
-        git_branch: info.git_branch.or_else(|| summary.git_branch.clone()).map(|b| privacy.text(&b)),
-        ..Payload::default()
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Metadata {
+    project_name: Option<String>,
+    working_directory: Option<String>,
+    git_branch: Option<String>,
+}
+
+impl Metadata {
+    fn of(tally: &SessionTally, privacy: &Privacy) -> Metadata {
+        let cwd = tally.cwd();
+        let info = cwd.map(|cwd| project::detect(Path::new(cwd))).unwrap_or_default();
+        Metadata {
+            project_name: info.name.or_else(|| cwd.and_then(transcript::tally::project_name)).map(|n| privacy.text(&n)),
+            working_directory: cwd.map(|c| privacy.text(c)),
+            git_branch: info.git_branch.or_else(|| tally.git_branch().map(str::to_owned)).map(|b| privacy.text(&b)),
+        }
     }
 }
 
 /// A conversation item as a `message` event. Its id comes from the transcript (uuid, tool_use
 /// id), so re-reading never queues it twice, and a fork's copies of its parent's lines collapse
 /// into the parent's events.
-fn message_event(item: ConversationItem, session_id: &str, metadata: &Payload, now: i64) -> Event {
-    let event_id = format!("msg:{}", item.id);
-    let timestamp = item.timestamp_ms.unwrap_or(now);
-    let model = item.model.clone();
-    let mut detail = serde_json::to_value(&item).unwrap_or(Value::Null);
-    if let Value::Object(fields) = &mut detail {
-        for key in ["id", "sessionId", "timestampMs", "model"] {
-            fields.remove(key);
-        }
-    }
-    Event {
-        event_id,
+fn message_event(item: &ConversationItem, session_id: &str, metadata: &Metadata, now: i64) -> EncodedEvent {
+    let payload = MessagePayload {
+        project_name: metadata.project_name.as_deref(),
+        working_directory: metadata.working_directory.as_deref(),
+        git_branch: metadata.git_branch.as_deref(),
+        model: item.model.as_deref(),
+        detail: MessageDetail {
+            agent_id: item.agent_id.as_deref(),
+            kind: item.kind,
+            message_id: item.message_id.as_deref(),
+            outcome: item.outcome,
+            result_chars: item.result_chars,
+            role: item.role,
+            text: item.text.as_deref(),
+            tool_input: item.tool_input.as_ref(),
+            tool_name: item.tool_name.as_deref(),
+            tool_use_id: item.tool_use_id.as_deref(),
+            usage: item.usage.map(|u| Usage {
+                cache_creation: u.cache_creation,
+                cache_read: u.cache_read,
+                input: u.input,
+                output: u.output,
+            }),
+        },
+    };
+    EncodedEvent {
+        event_id: format!("msg:{}", item.id),
         session_id: session_id.to_string(),
         event_type: EventType::Message,
-        timestamp,
-        payload: Payload { model, detail: Some(detail), ..metadata.clone() },
+        timestamp: item.timestamp_ms.unwrap_or(now),
+        // Borrowed strings and numbers only: serializing cannot fail.
+        payload: serde_json::to_string(&payload).unwrap_or_default(),
+        fold: SessionFold {
+            project_name: metadata.project_name.clone(),
+            working_directory: metadata.working_directory.clone(),
+            git_branch: metadata.git_branch.clone(),
+            model: item.model.clone(),
+            ..SessionFold::default()
+        },
     }
+}
+
+/// A `message` event's payload: the [`Payload`] fields it uses, and the item without what the
+/// event carries itself (id, session, time, model), serialized straight from the item. Keys are
+/// in the order a [`Payload`] with a JSON-object `detail` gives (the detail's sorted).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MessagePayload<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    project_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    working_directory: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    git_branch: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model: Option<&'a str>,
+    detail: MessageDetail<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MessageDetail<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agent_id: Option<&'a str>,
+    kind: ItemKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<Outcome>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result_chars: Option<u64>,
+    role: Role,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_input: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_use_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage: Option<Usage>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Usage {
+    cache_creation: u64,
+    cache_read: u64,
+    input: u64,
+    output: u64,
 }
 
 /// Puts the session's exact figures into a `session_end` (or backfill) payload; the backend
@@ -195,198 +322,52 @@ pub fn catch_up_backlog(store: &mut Store, privacy: &Privacy, prices: &PriceTabl
         files.session_id = key[BACKLOG.len()..].to_string();
         let done = catch_up(store, privacy, prices, &files, None, false, now)?;
         if store.session(&files.session_id)?.is_some_and(|row| row.end_reason.is_some()) {
-            queue_summary(store, &files, &done, now)?;
+            let covered = covered(&load_state(store, &files.session_id)?);
+            queue_summary(store, &files.session_id, transcript_path(&files).as_deref(), &done.summary, covered, now)?;
         }
         store.meta_delete(key)?;
     }
     Ok(pending.len())
 }
 
-/// What a backfill did.
-#[derive(Debug, Default)]
-pub struct Backfill {
-    pub sessions: usize,
-    /// Sessions with something new.
-    pub updated: usize,
-    pub queued: usize,
-    pub bytes: u64,
-    /// Transcripts that could not be read, with the reason.
-    pub failures: Vec<String>,
+/// Bytes of the session's transcripts read so far.
+fn covered(state: &SessionState) -> u64 {
+    state.cursors.values().map(|c| c.offset).sum()
 }
 
-/// Imports every session under `roots` (idempotent: a second run queues nothing), newest
-/// data kept with its original timestamps. `project` keeps only sessions whose project folder
-/// is that name (Claude Code's folder is the working directory with `/` as `-`). Progress goes
-/// to stderr: a bar on a terminal, plain lines when piped.
-pub fn backfill(
+/// A session's figures as one `manual_sync` event, keyed by how much of the transcript they
+/// cover (the same content never queues it twice).
+fn queue_summary(
     store: &mut Store,
-    privacy: &Privacy,
-    prices: &PriceTable,
-    roots: &[PathBuf],
-    project: Option<&str>,
+    session_id: &str,
+    transcript_path: Option<&str>,
+    summary: &SessionSummary,
+    covered: u64,
     now: i64,
-) -> Backfill {
-    let mut sessions = transcript::discover_sessions(roots);
-    if let Some(project) = project {
-        sessions.retain(|s| in_project(s, project));
-    }
-    let total: u64 = sessions.iter().map(SessionFiles::size).sum();
-    let mut progress = Progress::new(sessions.len(), total);
-    let mut report = Backfill { sessions: sessions.len(), ..Backfill::default() };
-    for files in &sessions {
-        match catch_up(store, privacy, prices, files, None, true, now) {
-            Ok(done) => {
-                report.failures.extend(done.errors.iter().cloned());
-                report.bytes += done.bytes;
-                report.queued += done.queued;
-                if done.bytes > 0 {
-                    report.updated += 1;
-                    if let Err(e) = queue_summary(store, files, &done, now) {
-                        report.failures.push(format!("{}: {e:#}", files.session_id));
-                    }
-                }
-                progress.advance(done.bytes);
-            }
-            Err(e) => report.failures.push(format!("{}: {e:#}", files.session_id)),
-        }
-    }
-    progress.finish();
-    report
-}
-
-/// A backfilled session's figures as one `manual_sync` event, keyed by how much of the
-/// transcript they cover (the same content never queues it twice).
-fn queue_summary(store: &mut Store, files: &SessionFiles, done: &CaughtUp, now: i64) -> Result<()> {
-    let state = load_state(store, &files.session_id)?;
-    let covered: u64 = state.cursors.values().map(|c| c.offset).sum();
-    let row = store.session(&files.session_id)?.unwrap_or_default();
+) -> Result<()> {
+    let row = store.session(session_id)?.unwrap_or_default();
     let mut payload = Payload {
         project_name: row.project_name,
         working_directory: row.working_directory,
         git_branch: row.git_branch,
         ..Payload::default()
     };
-    add_summary(&mut payload, &done.summary);
+    add_summary(&mut payload, summary);
     let event = Event {
-        event_id: format!("{}:transcript:{covered}", files.session_id),
-        session_id: files.session_id.clone(),
+        event_id: format!("{session_id}:transcript:{covered}"),
+        session_id: session_id.to_string(),
         event_type: EventType::ManualSync,
-        timestamp: done.summary.ended_ms.unwrap_or(now),
+        timestamp: summary.ended_ms.unwrap_or(now),
         payload,
     };
-    store.record(&event, files.main.as_deref().and_then(Path::to_str), now)?;
+    store.record(&event, transcript_path, now)?;
     Ok(())
-}
-
-fn in_project(files: &SessionFiles, project: &str) -> bool {
-    let folder = files
-        .main
-        .iter()
-        .chain(files.subagents.iter())
-        .find_map(|p| p.ancestors().find(|a| a.parent().is_some_and(|pp| pp.ends_with("projects"))))
-        .and_then(|p| p.file_name())
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    folder == project || folder.ends_with(&format!("-{project}"))
-}
-
-/// Example transcripts written by the real Claude Code 2.1.331 (a multi-tool session and one
-/// with a subagent; bookkeeping lines removed, project renamed), for a first run on a machine
-/// with no Claude Code history: `sync-now --all` imports them so `sessions` shows something.
-const EXAMPLES: &[(&str, &str)] = &[
-    (
-        "3c420acd-f7ce-4f4d-a482-4af2de79d118.jsonl",
-        include_str!(
-            "../examples/transcripts/-home-dev-claude-code-sync-example/3c420acd-f7ce-4f4d-a482-4af2de79d118.jsonl"
-        ),
-    ),
-    (
-        "4393a4ec-3239-4206-97e6-49e5a86ce22c.jsonl",
-        include_str!(
-            "../examples/transcripts/-home-dev-claude-code-sync-example/4393a4ec-3239-4206-97e6-49e5a86ce22c.jsonl"
-        ),
-    ),
-    (
-        "4393a4ec-3239-4206-97e6-49e5a86ce22c/subagents/agent-a0094f20103808832.jsonl",
-        include_str!(
-            "../examples/transcripts/-home-dev-claude-code-sync-example/4393a4ec-3239-4206-97e6-49e5a86ce22c/subagents/agent-a0094f20103808832.jsonl"
-        ),
-    ),
-];
-
-/// The project name the example sessions are recorded under (`forget --project` removes them).
-pub const EXAMPLE_PROJECT: &str = "claude-code-sync-example";
-
-/// Writes the bundled example transcripts under `data_dir/examples` and returns that root.
-pub fn install_examples(data_dir: &Path) -> std::io::Result<PathBuf> {
-    let root = data_dir.join("examples");
-    let project = root.join("projects").join(format!("-home-dev-{EXAMPLE_PROJECT}"));
-    for (name, text) in EXAMPLES {
-        let path = project.join(name);
-        std::fs::create_dir_all(path.parent().unwrap_or(&project))?;
-        std::fs::write(&path, text)?;
-    }
-    Ok(root)
-}
-
-/// Backfill progress on stderr.
-struct Progress {
-    sessions: usize,
-    done: usize,
-    total_bytes: u64,
-    bytes: u64,
-    terminal: bool,
-    last_decile: u64,
-}
-
-impl Progress {
-    fn new(sessions: usize, total_bytes: u64) -> Progress {
-        Progress { sessions, done: 0, total_bytes, bytes: 0, terminal: std::io::stderr().is_terminal(), last_decile: 0 }
-    }
-
-    fn advance(&mut self, bytes: u64) {
-        self.done += 1;
-        self.bytes += bytes;
-        let fraction = if self.sessions == 0 { 1.0 } else { self.done as f64 / self.sessions as f64 };
-        let mut err = std::io::stderr().lock();
-        if self.terminal {
-            let filled = (fraction * 30.0) as usize;
-            let _ = write!(
-                err,
-                "\r[{}{}] {:>3.0}% {}/{} sessions, {:.1} MB read",
-                "#".repeat(filled),
-                " ".repeat(30 - filled),
-                fraction * 100.0,
-                self.done,
-                self.sessions,
-                self.bytes as f64 / 1e6
-            );
-        } else {
-            let decile = (fraction * 10.0) as u64;
-            if decile > self.last_decile || self.done == self.sessions {
-                self.last_decile = decile;
-                let _ = writeln!(
-                    err,
-                    "imported {}/{} sessions ({:.1} of {:.1} MB new)",
-                    self.done,
-                    self.sessions,
-                    self.bytes as f64 / 1e6,
-                    self.total_bytes as f64 / 1e6
-                );
-            }
-        }
-    }
-
-    fn finish(&mut self) {
-        if self.terminal && self.sessions > 0 {
-            let _ = writeln!(std::io::stderr());
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use std::io::Write as _;
+    use std::path::PathBuf;
 
     use super::*;
     use crate::redact::Redactor;
@@ -473,6 +454,47 @@ mod tests {
         assert_eq!(payload.detail.as_ref().unwrap()["subagentTokenUsage"]["input"], 2044);
     }
 
+    /// A `message` payload serialized straight from the item is the JSON a [`Payload`] whose
+    /// detail is the item as a JSON object (without id, session, time, model) gives.
+    #[test]
+    fn message_payloads_are_those_of_the_item_as_a_json_object() {
+        let tmp = tempfile::tempdir().unwrap();
+        let main = copy_sample(tmp.path());
+        let (redactor, _) = Redactor::new(&[], &[]);
+        let privacy = Privacy { sync_thinking: true, ..privacy(&redactor) };
+        let mut items = Vec::new();
+        let opts = CatchUpOptions {
+            privacy: Some(&privacy),
+            conversation: ConversationOptions { include_thinking: true },
+            max_bytes: None,
+        };
+        let files = transcript::session_files(&main);
+        transcript::catch_up(&mut SessionState::default(), &files, &opts, |item| items.push(item));
+        let metadata = Metadata {
+            project_name: Some("work".into()),
+            working_directory: Some("/home/dev/\"work\"".into()),
+            git_branch: None,
+        };
+        assert!(items.len() >= 8);
+        for item in &items {
+            let mut detail = serde_json::to_value(item).unwrap();
+            for key in ["id", "sessionId", "timestampMs", "model"] {
+                detail.as_object_mut().unwrap().remove(key);
+            }
+            let payload = Payload {
+                project_name: metadata.project_name.clone(),
+                working_directory: metadata.working_directory.clone(),
+                model: item.model.clone(),
+                detail: Some(detail),
+                ..Payload::default()
+            };
+            let event = message_event(item, "s", &metadata, 7);
+            assert_eq!(event.payload, serde_json::to_string(&payload).unwrap());
+            assert_eq!(event.timestamp, item.timestamp_ms.unwrap_or(7));
+            assert_eq!(event.event_id, format!("msg:{}", item.id));
+        }
+    }
+
     #[test]
     fn reading_in_slices_ends_where_one_read_does() {
         let tmp = tempfile::tempdir().unwrap();
@@ -526,9 +548,12 @@ mod tests {
         let (privacy, prices) = (privacy(&redactor), PriceTable::bundled());
         let roots = [tmp.path().to_path_buf()];
 
-        let none = backfill(&mut store, &privacy, &prices, &roots, Some("other"), 1);
+        let import = |store: &mut Store, project, now| {
+            backfill(store, &privacy, &prices, &BackfillOptions::new(&roots, project, 2, now), &mut |_| {})
+        };
+        let none = import(&mut store, Some("other"), 1);
         assert_eq!(none.sessions, 0);
-        let first = backfill(&mut store, &privacy, &prices, &roots, Some("work"), 1);
+        let first = import(&mut store, Some("work"), 1);
         assert_eq!((first.sessions, first.updated, first.queued), (1, 1, 8));
         assert!(first.failures.is_empty());
         let summary = store.pending(100, None).unwrap().into_iter().find(|e| e.event_type == "manual_sync").unwrap();
@@ -538,7 +563,7 @@ mod tests {
         assert_eq!(summary.timestamp, crate::time::parse_iso8601("2026-11-24T11:38:47.768Z").unwrap(), "original time");
 
         let before = store.pending(10_000, None).unwrap().len();
-        let second = backfill(&mut store, &privacy, &prices, &roots, None, 2);
+        let second = import(&mut store, None, 2);
         assert_eq!((second.sessions, second.updated, second.queued), (1, 0, 0));
         assert_eq!(store.pending(10_000, None).unwrap().len(), before);
     }
