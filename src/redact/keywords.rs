@@ -137,18 +137,20 @@ pub(super) fn keyword_hits(text: &[u8], markers: &[(usize, usize)]) -> Hits {
     hits
 }
 
-/// Keywords written in other scripts (`пароль`, `密码`), with the rules each enables.
+/// Keywords written in other scripts (`пароль`, `密码`, `contraseña`), with the rules each
+/// enables and the offset of their first non-ASCII byte.
 ///
 /// They are not in the automaton: their UTF-8 bytes would double its alphabet and so its size,
-/// which every hook process pays for in page faults. Only text with non-ASCII bytes is searched
-/// for them, one substring search each.
-static NON_ASCII: LazyLock<Vec<(&'static str, u128)>> = LazyLock::new(|| {
-    let mut out: Vec<(&'static str, u128)> = Vec::new();
+/// which every hook process pays for in page faults. They are looked for only where the text
+/// has a non-ASCII character: each keyword is compared where its first non-ASCII character
+/// could stand.
+static NON_ASCII: LazyLock<Vec<(&'static str, u128, usize)>> = LazyLock::new(|| {
+    let mut out: Vec<(&'static str, u128, usize)> = Vec::new();
     for (i, r) in RULES.iter().enumerate() {
         for &k in r.keywords.iter().filter(|k| !k.is_ascii()) {
-            match out.iter_mut().find(|(w, _)| *w == k) {
-                Some((_, rules)) => *rules |= 1 << i,
-                None => out.push((k, 1 << i)),
+            match out.iter_mut().find(|(w, _, _)| *w == k) {
+                Some((_, rules, _)) => *rules |= 1 << i,
+                None => out.push((k, 1 << i, k.bytes().position(|b| !b.is_ascii()).unwrap_or(0))),
             }
         }
     }
@@ -157,18 +159,36 @@ static NON_ASCII: LazyLock<Vec<(&'static str, u128)>> = LazyLock::new(|| {
 
 fn non_ascii_hits(text: &[u8], markers: &[(usize, usize)], hits: &mut Hits) {
     let anchored = *KEYWORD_ANCHORED;
+    let words = &*NON_ASCII;
     let mut added = false;
-    for &(word, rules) in NON_ASCII.iter() {
-        for start in memchr::memmem::find_iter(text, word.as_bytes()) {
-            if overlaps_marker(markers, start, start + word.len()) {
-                continue;
-            }
-            hits.rules |= rules;
-            if rules & anchored != 0 && !hits.failed {
-                hits.starts.push((start, rules & anchored));
-                added = true;
+    let mut p = 0;
+    while p < text.len() {
+        // Eight ASCII bytes at a time.
+        if let Some(chunk) = text.get(p..p + 8)
+            && u64::from_le_bytes(chunk.try_into().unwrap()) & 0x8080_8080_8080_8080 == 0
+        {
+            p += 8;
+            continue;
+        }
+        let b = text[p];
+        if b >= 0xC0 {
+            for &(word, rules, k) in words.iter().filter(|(w, _, k)| w.as_bytes()[*k] == b) {
+                let Some(start) = p.checked_sub(k) else { continue };
+                let w = word.as_bytes();
+                if text.len() - start < w.len() || !text[start..start + w.len()].eq_ignore_ascii_case(w) {
+                    continue;
+                }
+                if overlaps_marker(markers, start, start + w.len()) {
+                    continue;
+                }
+                hits.rules |= rules;
+                if rules & anchored != 0 && !hits.failed {
+                    hits.starts.push((start, rules & anchored));
+                    added = true;
+                }
             }
         }
+        p += 1;
     }
     if added {
         hits.starts.sort_by_key(|&(at, _)| at);
@@ -356,7 +376,7 @@ mod tests {
             assert_eq!(keyword_hits(w.as_bytes(), &[]).rules & rules, rules, "{w:?} alone");
         }
         // Keywords of other scripts, searched apart, enable their rules and record their starts.
-        for &(w, rules) in NON_ASCII.iter() {
+        for &(w, rules, _) in NON_ASCII.iter() {
             let text = format!("voilà: {w} x");
             let hits = keyword_hits(text.as_bytes(), &[]);
             assert_eq!(hits.rules & rules, rules, "{w:?}");
@@ -364,7 +384,9 @@ mod tests {
                 assert!(hits.starts.iter().any(|&(at, r)| at == "voilà: ".len() && r & rules != 0), "{w:?}");
             }
         }
-        assert!(NON_ASCII.iter().any(|(w, _)| *w == "пароль"));
+        assert!(NON_ASCII.iter().any(|(w, _, _)| *w == "пароль"));
+        // ASCII letters of such a keyword in any case: "Contraseña".
+        assert!(keyword_hits("la Contraseña es".as_bytes(), &[]).rules != 0);
         assert!(keyword_hits(b"hello world, nothing to see here 1234", &[]).is_empty());
         assert!(!keyword_hits(b"export GITHUB_TOKEN=abc", &[]).is_empty());
         assert!(keyword_hits(b"[REDACTED:netrc-password]", &[(0, 25)]).is_empty());

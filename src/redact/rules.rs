@@ -1327,23 +1327,37 @@ pub(super) fn scan_regex(
     }
 }
 
-/// Whether what follows a name ending at `end` may be one of `secret-pair`'s shapes: a
-/// `value` or `default` key soon after it, or a quote and a comma right after it.
+/// Whether what follows a name ending at `end` may be one of `secret-pair`'s shapes, from the
+/// first character after the name's closing quote and blanks: a comma (`("NAME", "…")`,
+/// `"NAME","value":`), a brace (Terraform's `{ default = … }`), a line break (YAML's `value:`
+/// on the next line) or `value` itself (`key="NAME" value="…"`). Runs at every secret-sounding
+/// name, so it reads a few bytes, and a short window only for the brace and line-break shapes.
 fn pair_may_follow(hay: &[u8], end: usize) -> bool {
-    let window = &hay[end..hay.len().min(end + 1000)];
-    let has = |w: &[u8]| window.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w));
-    if has(b"value") || has(b"default") {
-        return true;
+    let window = &hay[end..hay.len().min(end + 400)];
+    let mut j = 0;
+    while j < 3 && matches!(window.get(j), Some(b'\\' | b'"' | b'\'')) {
+        j += 1;
     }
-    let mut j = usize::from(window.first() == Some(&b'\\'));
-    if !matches!(window.get(j), Some(b'"' | b'\'')) {
-        return false;
-    }
-    j += 1;
     while matches!(window.get(j), Some(b' ' | b'\t')) {
         j += 1;
     }
-    window.get(j) == Some(&b',')
+    if matches!(window.get(j), Some(b'\\' | b'"' | b'\'')) {
+        j += usize::from(window.get(j) == Some(&b'\\')) + 1;
+    }
+    let key_at = |i: usize| {
+        let rest = &window[i..];
+        match window[i] | 0x20 {
+            b'v' => rest.len() >= 5 && rest[..5].eq_ignore_ascii_case(b"value"),
+            b'd' => rest.len() >= 7 && rest[..7].eq_ignore_ascii_case(b"default"),
+            _ => false,
+        }
+    };
+    match window.get(j) {
+        Some(b',') => true,
+        Some(b'v' | b'V') => key_at(j),
+        Some(b'{' | b'\n' | b'\r') => (j..window.len()).any(key_at),
+        _ => false,
+    }
 }
 
 /// The run of name characters around `at`. A keyword-anchored rule with a name group
