@@ -57,18 +57,33 @@ tokens and cost, with their original timestamps. Running it again imports only w
 
     /// The sessions recorded locally, newest first: project, start, model, prompts, tool calls, tokens, cost
     Sessions {
-        /// Only this project (name or working directory)
-        #[arg(long, value_name = "NAME")]
-        project: Option<String>,
-        /// Only sessions started on or after this date (YYYY-MM-DD or ISO 8601)
-        #[arg(long, value_name = "DATE")]
-        since: Option<String>,
+        #[command(flatten)]
+        filters: SessionFilters,
         /// At most this many sessions
         #[arg(long, value_name = "N")]
         limit: Option<usize>,
         /// One JSON array, one object per session
         #[arg(long)]
         json: bool,
+    },
+
+    /// Open the dashboard: sessions, tool use and token spend, served on 127.0.0.1 from this binary
+    #[command(long_about = "Open the dashboard: sessions, tool use and token spend, served on 127.0.0.1 \
+from this binary.\n\n\
+Prints the URL (http://127.0.0.1:PORT/) as the first line, opens it in the browser unless --no-open, \
+and serves until Ctrl-C. It reads the local store read-only while hooks keep writing. With \
+--source remote it shows every machine that syncs to the configured Convex deployment; the API key \
+stays in this process and never reaches the browser. See docs/dashboard.md.")]
+    Dashboard {
+        /// Port on 127.0.0.1 (0 or none: a free port)
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        port: u16,
+        /// Do not open a browser; just print the URL
+        #[arg(long)]
+        no_open: bool,
+        /// Where the sessions come from first (the page can switch)
+        #[arg(long, value_enum, default_value_t = DashboardSource::Local)]
+        source: DashboardSource,
     },
 
     /// Set the Convex URL and API key, test them, and save them to ~/.claude-code-sync.json
@@ -147,6 +162,54 @@ on the deployment.")]
         #[arg(long)]
         detach: bool,
     },
+}
+
+/// The filters `sessions` and the dashboard share (see `report::Query`).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct SessionFilters {
+    /// Only this project (name or working directory)
+    #[arg(long, value_name = "NAME")]
+    pub project: Option<String>,
+    /// Only sessions started on or after this date (YYYY-MM-DD or ISO 8601, UTC)
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Only sessions started on or before this date (a plain date includes the whole day)
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// Only this git branch
+    #[arg(long, value_name = "NAME")]
+    pub branch: Option<String>,
+    /// Only sessions that used this model
+    #[arg(long, value_name = "ID")]
+    pub model: Option<String>,
+    /// Only sessions recorded by this tool: claude-code or opencode
+    #[arg(long = "source", value_name = "TOOL", id = "tool")]
+    pub tool: Option<String>,
+    /// Only sessions whose prompts or assistant texts contain this text
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
+}
+
+impl SessionFilters {
+    pub fn into_query_text(self, limit: Option<usize>) -> crate::report::QueryText {
+        crate::report::QueryText {
+            source: self.tool,
+            project: self.project,
+            branch: self.branch,
+            model: self.model,
+            since: self.since,
+            until: self.until,
+            search: self.search,
+            limit,
+        }
+    }
+}
+
+/// `dashboard --source`: this machine's store, or the configured deployment (every machine).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DashboardSource {
+    Local,
+    Remote,
 }
 
 /// `--protocol` values; the same words as the `protocol` setting.

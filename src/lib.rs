@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod dashboard;
 pub mod event;
 pub mod examples;
 pub mod hook;
@@ -14,6 +15,7 @@ pub mod paths;
 pub mod privacy;
 pub mod project;
 pub mod redact;
+pub mod report;
 pub mod store;
 pub mod time;
 pub mod transcript;

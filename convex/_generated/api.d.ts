@@ -15,6 +15,7 @@ import type {
 } from "convex/server";
 import type * as access from "../access.js";
 import type * as contract from "../contract.js";
+import type * as dashboard from "../dashboard.js";
 import type * as migrations from "../migrations.js";
 import type * as sync from "../sync.js";
 
@@ -29,6 +30,7 @@ import type * as sync from "../sync.js";
 declare const fullApi: ApiFromModules<{
   access: typeof access;
   contract: typeof contract;
+  dashboard: typeof dashboard;
   migrations: typeof migrations;
   sync: typeof sync;
 }>;

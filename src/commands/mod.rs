@@ -1,6 +1,7 @@
 //! The user-facing commands. Each gets a `Context` with the loaded configuration, a redactor
 //! built from it, and the data dir; failures become one clear line on stderr and exit 1.
 
+mod dashboard;
 mod forget;
 mod install_report;
 mod login;
@@ -49,9 +50,8 @@ pub fn run(command: Command) -> ExitCode {
         Command::SyncNow { session, all, project, paths, jobs } => {
             sync_now::run(&ctx, session, all, project.as_deref(), &paths, jobs.map(usize::from))
         }
-        Command::Sessions { project, since, limit, json } => {
-            sessions::run(&ctx, project, since.as_deref(), limit, json)
-        }
+        Command::Sessions { filters, limit, json } => sessions::run(&ctx, filters.into_query_text(limit), json),
+        Command::Dashboard { port, no_open, source } => dashboard::run(&ctx, port, !no_open, source),
         Command::Login { url, key_stdin, no_key, generate_key, force, protocol } => {
             let protocol = protocol.map(Into::into);
             if generate_key {

@@ -3,32 +3,21 @@
 
 use std::io::Write;
 
-use anyhow::{Result, bail};
-use serde_json::json;
+use anyhow::Result;
 
 use super::Context;
-use crate::store::{SessionFilter, SessionRow, Store};
+use crate::report::{self, Query, QueryText};
+use crate::store::Store;
 use crate::time;
 
-pub fn run(
-    ctx: &Context,
-    project: Option<String>,
-    since: Option<&str>,
-    limit: Option<usize>,
-    json: bool,
-) -> Result<()> {
-    let since = match since {
-        Some(text) => match time::parse_iso8601(text) {
-            Some(ms) => Some(ms),
-            None => bail!("--since {text:?} is not a date (YYYY-MM-DD or ISO 8601)"),
-        },
-        None => None,
-    };
+pub fn run(ctx: &Context, text: QueryText, json: bool) -> Result<()> {
+    let query = Query::parse(&text)?;
     let (store, _) = Store::open(&ctx.data_dir)?;
-    let rows = store.sessions(&SessionFilter { project, since, limit })?;
+    let sessions = report::local_sessions(&store, &query)?;
+    let rows: Vec<_> = sessions.iter().map(|s| &s.row).collect();
     let mut out = std::io::stdout().lock();
     if json {
-        let sessions: Vec<_> = rows.iter().map(session_json).collect();
+        let sessions: Vec<_> = sessions.iter().map(report::session_json).collect();
         serde_json::to_writer_pretty(&mut out, &sessions)?;
         writeln!(out)?;
         return Ok(());
@@ -78,32 +67,6 @@ pub fn run(
     let total_cost: f64 = rows.iter().filter_map(|r| r.cost_usd).sum();
     writeln!(out, "{} session(s), ${total_cost:.2} priced", rows.len())?;
     Ok(())
-}
-
-/// One session as `sessions --json` prints it (keys of the contract; tokens include
-/// subagents; `cost` is null when a model has no known price).
-fn session_json(r: &SessionRow) -> serde_json::Value {
-    let models = if r.models.is_empty() { r.model.iter().cloned().collect() } else { r.models.clone() };
-    json!({
-        "sessionId": r.session_id,
-        "projectName": r.project_name,
-        "workingDirectory": r.working_directory,
-        "startedAt": r.started_at.map(time::iso8601),
-        "endedAt": r.ended_at.map(time::iso8601),
-        "models": models,
-        "prompts": r.prompt_count,
-        "messageCount": r.message_count,
-        "toolCallCount": r.tool_call_count,
-        "tokenUsage": {
-            "input": r.input_tokens,
-            "output": r.output_tokens,
-            "cacheCreation": r.cache_creation_tokens,
-            "cacheRead": r.cache_read_tokens,
-        },
-        "cost": r.cost_usd,
-        "gitBranch": r.git_branch,
-        "endReason": r.end_reason,
-    })
 }
 
 /// 1234 -> "1.2k", 3_400_000 -> "3.4M".

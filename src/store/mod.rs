@@ -2,6 +2,7 @@
 //! Claude Code sessions writing at once. It is the embedded default — with no backend the
 //! product still keeps every session — and the outbox the uploader drains.
 
+mod activity;
 mod hygiene;
 mod outbox;
 mod schema;
@@ -15,9 +16,10 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 
+pub use activity::{SessionEvent, ToolItem, ToolItemKind};
 pub use outbox::OutboxEvent;
 pub use session_facts::SessionFacts;
-pub use sessions::{SessionFilter, SessionRow};
+pub use sessions::{Facets, SessionFilter, SessionRow};
 pub use transcripts::TranscriptFigures;
 
 use crate::paths;
@@ -104,6 +106,36 @@ impl Store {
         let mut store = Store { conn, path: path.to_path_buf() };
         store.migrate()?;
         Ok(store)
+    }
+
+    /// Opens the store for reading only, as the dashboard does while hooks keep writing: no
+    /// file is created, no migration runs, and `query_only` makes any write an error. `None`
+    /// when nothing has been recorded yet. WAL lets this reader see a consistent snapshot
+    /// beside the writers.
+    pub fn open_read_only(data_dir: &Path) -> Result<Option<Store>> {
+        use rusqlite::OpenFlags;
+        let path = paths::store_path(data_dir);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let conn =
+            Connection::open_with_flags(&path, flags).with_context(|| format!("cannot open {}", path.display()))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "query_only", true)?;
+        // The OS caches the file for every reader; a small cache per connection keeps a
+        // long-running reader's memory low (the default is 2 MB each).
+        conn.pragma_update(None, "cache_size", -512)?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let target = schema::MIGRATIONS.len() as i64;
+        if version != target {
+            bail!(
+                "the store {} has schema version {version}, this build reads version {target}: run \
+                 `claude-code-sync status` once (it upgrades the store), then start the dashboard again",
+                path.display()
+            );
+        }
+        Ok(Some(Store { conn, path }))
     }
 
     pub fn path(&self) -> &Path {
@@ -337,6 +369,21 @@ mod tests {
         // A default connection closing last checkpoints and removes the WAL, as before.
         drop(store);
         assert!(!wal.exists());
+    }
+
+    #[test]
+    fn read_only_store_refuses_writes_and_creates_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        assert!(Store::open_read_only(tmp.path()).unwrap().is_none());
+        assert!(!paths::store_path(tmp.path()).exists());
+        let (writer, _) = Store::open(tmp.path()).unwrap();
+        writer.meta_set("k", "v").unwrap();
+        let reader = Store::open_read_only(tmp.path()).unwrap().unwrap();
+        assert_eq!(reader.meta_get("k").unwrap().as_deref(), Some("v"));
+        assert!(reader.meta_set("k", "w").is_err(), "a read-only store must refuse writes");
+        // The writer goes on beside it, and the reader sees its commits.
+        writer.meta_set("k", "x").unwrap();
+        assert_eq!(reader.meta_get("k").unwrap().as_deref(), Some("x"));
     }
 
     #[test]

@@ -31,11 +31,29 @@ pub struct SessionRow {
     pub models: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default)]
+/// Which sessions `sessions` (CLI) and the dashboard show: every field narrows the set.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SessionFilter {
+    /// Project name or working directory.
     pub project: Option<String>,
+    pub branch: Option<String>,
+    /// The session's main model or any model it used.
+    pub model: Option<String>,
+    /// Started at or after (ms).
     pub since: Option<i64>,
+    /// Started before (ms).
+    pub until: Option<i64>,
+    /// Words in a prompt or an assistant text (case-insensitive for ASCII letters).
+    pub search: Option<String>,
     pub limit: Option<usize>,
+}
+
+/// The distinct values the filters can take, for the dashboard's menus.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Facets {
+    pub projects: Vec<String>,
+    pub branches: Vec<String>,
+    pub models: Vec<String>,
 }
 
 /// Folds newly recorded events (in recording order) into their sessions' rows, inside the
@@ -117,12 +135,50 @@ impl Store {
     /// Sessions newest first.
     pub fn sessions(&self, filter: &SessionFilter) -> Result<Vec<SessionRow>> {
         let limit = filter.limit.map(|l| l as i64).unwrap_or(-1);
+        let search = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let pattern = search.map(like_pattern);
+        // One pass over the outbox in table order (not a lookup per session: a search that
+        // matches few sessions would read every row through the index in random order).
+        // The stored payload is JSON: text free of quotes, backslashes, control and non-ASCII
+        // characters appears in it verbatim, so a LIKE over the whole payload can discard rows
+        // before the JSON is parsed. Other text is matched on the extracted strings only.
+        let prefilter = search.filter(|s| s.chars().all(|c| c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' '));
+        let prefilter = prefilter.map(like_pattern);
         self.query_sessions(
             "WHERE (?1 IS NULL OR project_name = ?1 OR working_directory = ?1)
                AND (?2 IS NULL OR started_at >= ?2)
-             ORDER BY COALESCE(started_at, updated_at) DESC LIMIT ?3",
-            params![filter.project, filter.since, limit],
+               AND (?3 IS NULL OR started_at < ?3)
+               AND (?4 IS NULL OR git_branch = ?4)
+               AND (?5 IS NULL OR model = ?5 OR EXISTS (SELECT 1 FROM json_each(sessions.models) WHERE value = ?5))
+               AND (?6 IS NULL OR session_id IN (
+                   SELECT o.session_id FROM outbox o
+                   WHERE o.event_type IN ('message', 'user_prompt')
+                     AND (?7 IS NULL OR o.payload LIKE ?7 ESCAPE '\\')
+                     AND CASE o.event_type
+                           WHEN 'user_prompt' THEN json_extract(o.payload, '$.detail.prompt.text')
+                           ELSE CASE WHEN json_extract(o.payload, '$.detail.kind') IN ('prompt', 'text')
+                                     THEN json_extract(o.payload, '$.detail.text') END
+                         END LIKE ?6 ESCAPE '\\'))
+             ORDER BY COALESCE(started_at, updated_at) DESC, session_id LIMIT ?8",
+            params![filter.project, filter.since, filter.until, filter.branch, filter.model, pattern, prefilter, limit],
         )
+    }
+
+    /// The projects, branches and models of every recorded session, each sorted.
+    pub fn facets(&self) -> Result<Facets> {
+        let column = |sql: &str| -> Result<Vec<String>> {
+            let mut stmt = self.conn.prepare(sql)?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        };
+        Ok(Facets {
+            projects: column("SELECT DISTINCT project_name FROM sessions WHERE project_name IS NOT NULL ORDER BY 1")?,
+            branches: column("SELECT DISTINCT git_branch FROM sessions WHERE git_branch IS NOT NULL ORDER BY 1")?,
+            models: column(
+                "SELECT DISTINCT value FROM sessions, json_each(COALESCE(sessions.models, '[]'))
+                 UNION SELECT model FROM sessions WHERE model IS NOT NULL ORDER BY 1",
+            )?,
+        })
     }
 
     pub fn session_count(&self) -> Result<u64> {
@@ -163,4 +219,18 @@ impl Store {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// `%text%` for LIKE with `\` as the escape character.
+fn like_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
 }

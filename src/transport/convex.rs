@@ -85,6 +85,16 @@ impl RecordEvent {
         args
     }
 
+    /// Calls a public query with the key added to its arguments: its value, or a message that
+    /// never contains the key (the dashboard's remote view).
+    pub fn query(&self, path: &str, args: Value) -> Result<Value, String> {
+        match self.call("query", path, self.with_key(args)) {
+            Ok(Reply::Value(v)) => Ok(v),
+            Ok(Reply::FunctionError { message, .. }) => Err(message),
+            Err(e) => Err(e.message().to_owned()),
+        }
+    }
+
     /// Calls a public function. Errors are scrubbed of the key before they go anywhere.
     fn call(&self, kind: &str, path: &str, args: Value) -> Result<Reply, SendError> {
         let body = json!({ "path": path, "args": args, "format": "json" });
