@@ -9,11 +9,12 @@
 
 use super::checks::{entropy, is_placeholder};
 
-/// Password nouns, in the languages users write prompts in. The rule's keywords
-/// (`rules::RULES`) are these words: every noun starts at one. Matched ASCII-case-insensitively,
+/// Password nouns, in the languages users write prompts in; also the rule's keywords
+/// (`rules::RULES`), so every noun starts at a keyword. `pw` only as `pw:` (an abbreviation
+/// elsewhere, and a two-byte keyword would make the prefilter stop at every `pw`). Matched ASCII-case-insensitively,
 /// the longest that fits first (`passwords` before `password`), without a regex: a hook process
 /// would pay for compiling one.
-const PASSWORD_NOUNS: &[&str] = &[
+pub(super) const PASSWORD_NOUNS: &[&str] = &[
     "passwords",
     "password",
     "passwort",
@@ -52,13 +53,13 @@ const PASSWORD_NOUNS: &[&str] = &[
     "كلمة المرور",
     "पासवर्ड",
     "pwd",
-    "pw",
+    "pw:",
 ];
 
 /// Head nouns of keys, tokens and secrets. A `key` needs a qualifier before it (`api key`,
 /// `apiKey`, `license key`: "the key is the user id" is no credential); the others announce a
 /// value by themselves, which must then look generated.
-const CREDENTIAL_NOUNS: &[&str] = &[
+pub(super) const CREDENTIAL_NOUNS: &[&str] = &[
     "keys",
     "key",
     "tokens",
@@ -325,7 +326,7 @@ fn scan(nouns: &[&str], class: Class, hay: &[u8], starts: Option<&[usize]>, out:
         }
         // `pw`, `pwd` are also commands and abbreviations: only with a colon right after them
         // ("pwd: x"), never as a prose noun.
-        if class == Class::Password && noun.len() <= 3 && next != Some(&b':') {
+        if class == Class::Password && noun.len() <= 3 && !noun.ends_with(b":") && next != Some(&b':') {
             continue;
         }
         if let Some(span) = value_after(hay, b, class) {
