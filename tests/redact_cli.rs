@@ -54,8 +54,26 @@ fn explain_lists_findings_without_the_secret() {
     let (out, ok) = run(&["redact", "--explain"], input.as_bytes());
     assert!(ok);
     let out = String::from_utf8(out).unwrap();
-    assert_eq!(out, "2:5\tgithub-pat\tlength 40\n1 secret(s) found\n");
+    assert_eq!(out, "2:5\tgithub-pat\trule github-pat\tlength 40\n1 secret(s) found\n");
     assert!(!out.contains("ghp_"));
+}
+
+/// `--explain` names the rule that fired, so a user can tell why a span went: a password in a
+/// sentence is found by the prose rule, the same password assigned by the assignment rule.
+#[test]
+fn explain_names_the_rule_that_fired() {
+    let input = "my password is Xk9-plover-Quartz77 if the console asks
+export DB_PASSWORD='Xk9-plover-Quartz77'
+";
+    let (out, ok) = run(&["redact", "--explain"], input.as_bytes());
+    assert!(ok);
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("1:16\tpassword\trule prose-password\tlength 19\n"), "{out}");
+    assert!(out.contains("2:21\tpassword\trule secret-assignment\tlength 19\n"), "{out}");
+    assert!(!out.contains("Xk9"), "{out}");
+    // And the redacted text keeps the sentence.
+    let (red, _) = run(&["redact"], input.as_bytes());
+    assert!(String::from_utf8(red).unwrap().starts_with("my password is [REDACTED:password] if the console asks\n"));
 }
 
 #[test]

@@ -82,14 +82,6 @@ fn corpus_recall_and_false_positive_rate() {
     }
     assert!(recall >= 0.99, "recall {recall:.4} below 99 %");
     assert!(fp_rate <= 0.01, "false-positive rate {fp_rate:.4} above 1 %");
-
-    // Every kind the engine reports is exercised by the corpus.
-    for (kind, _) in kinds() {
-        assert!(
-            per_kind.get(kind).is_some_and(|(n, _)| *n >= 3),
-            "kind {kind} has fewer than 3 positives in the corpus"
-        );
-    }
 }
 
 #[test]

@@ -19,7 +19,7 @@ use crate::cli::Redact;
 use crate::redact::{Finding, Redactor};
 
 /// Reads `file` (stdin when `None`) and writes it redacted to stdout, or with `explain` lists
-/// what was found (kind, line, column, length) without printing any secret.
+/// what was found (line, column, kind, the rule that fired, length) without printing any secret.
 impl Run for Redact {
     fn run(self, ctx: &Context) -> anyhow::Result<()> {
         match write_out(self.file.as_deref(), self.explain, &ctx.redactor) {
@@ -62,7 +62,7 @@ fn write_out(file: Option<&Path>, explain: bool, redactor: &Redactor) -> anyhow:
     if explain {
         let found = explain_findings(input, redactor);
         for f in &found {
-            writeln!(out, "{}:{}\t{}\tlength {}", f.line, f.column, f.kind, f.len)?;
+            writeln!(out, "{}:{}\t{}\trule {}\tlength {}", f.line, f.column, f.kind, f.rule, f.len)?;
         }
         writeln!(out, "{} secret(s) found", found.len())?;
     } else {
@@ -132,6 +132,7 @@ pub fn redact_bytes(input: &[u8], redactor: &Redactor, out: &mut impl Write) -> 
 #[derive(Debug, PartialEq, Eq)]
 pub struct Located {
     pub kind: String,
+    pub rule: String,
     pub line: usize,
     pub column: usize,
     pub len: usize,
@@ -142,13 +143,13 @@ pub fn explain_findings(input: &[u8], redactor: &Redactor) -> Vec<Located> {
     let mut offset = 0;
     for chunk in input.utf8_chunks() {
         let text = chunk.valid();
-        for Finding { kind, start, len } in redactor.findings(text) {
+        for Finding { kind, rule, start, len } in redactor.findings(text) {
             let abs = offset + start;
             let before = &input[..abs];
             let line = before.iter().filter(|c| **c == b'\n').count() + 1;
             let line_start = before.iter().rposition(|c| *c == b'\n').map_or(0, |p| p + 1);
             let column = String::from_utf8_lossy(&input[line_start..abs]).chars().count() + 1;
-            out.push(Located { kind, line, column, len });
+            out.push(Located { kind, rule, line, column, len });
         }
         offset += text.len() + chunk.invalid().len();
     }
@@ -174,6 +175,9 @@ mod tests {
         let (r, _) = Redactor::new(&[], &[]);
         let text = "first line\n  é GH=ghp_R8d2kLmQ9vXw3ZpT7yBn4cFh6JsA1eGu5oKi\n";
         let found = explain_findings(text.as_bytes(), &r);
-        assert_eq!(found, vec![Located { kind: "github-pat".into(), line: 2, column: 8, len: 40 }]);
+        assert_eq!(
+            found,
+            vec![Located { kind: "github-pat".into(), rule: "github-pat".into(), line: 2, column: 8, len: 40 }]
+        );
     }
 }

@@ -10,8 +10,6 @@
 pub(super) enum Check {
     /// Not a placeholder.
     Plain,
-    /// Not a placeholder and not a plain lower-case word ("send the Authorization: Bearer header").
-    NotWord,
     /// Not a placeholder, and at least this much Shannon entropy (bits per byte).
     Entropy(f64),
     /// A private-key body: at least 32 base64 characters (so `...` in documentation is kept).
@@ -23,6 +21,15 @@ pub(super) enum Check {
     Assignment,
     /// The value of a password command-line flag (`--password X`, `mysql -pX`, `curl -u u:p`).
     FlagValue,
+    /// An Authorization header's credentials: not a placeholder, not a bare scheme or variable
+    /// name (`Bearer token`, `Bearer ${TOKEN}`, `Bearer ***`).
+    Header,
+    /// Random-looking: not a placeholder, letters and digits mixed, entropy of a generated key.
+    Random,
+    /// A Discord token: its first part is a numeric user id in base64.
+    DiscordId,
+    /// A base32 TOTP secret (spaces or dashes between groups allowed), not an upper-case word.
+    Base32,
 }
 
 /// Kinds the generic checks report.
@@ -43,14 +50,22 @@ pub(super) fn check(
 ) -> Option<&'static str> {
     match check {
         Check::Plain => (!is_placeholder(secret)).then_some(kind),
-        Check::NotWord => {
-            let word = secret.iter().all(|c| c.is_ascii_lowercase());
-            (!word && !is_placeholder(secret)).then_some(kind)
-        }
         Check::Entropy(min) => (!is_placeholder(secret) && entropy(secret) >= min).then_some(kind),
         Check::KeyBody => {
-            let b64 = secret.iter().filter(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/')).count();
-            (b64 >= 32 && !is_placeholder(secret)).then_some(kind)
+            // Armor headers (`Comment: Bob <bob@example.com>`, `Proc-Type: 4,ENCRYPTED`) are not
+            // the key: placeholders are looked for in the base64 lines only.
+            // Lines end with a line break or, inside a JSON string, with a `\n` escape.
+            let unescaped;
+            let text = if contains(secret, b"\\n") {
+                unescaped = String::from_utf8_lossy(secret).replace("\\n", "\n").into_bytes();
+                &unescaped[..]
+            } else {
+                secret
+            };
+            let lines = text.split(|c| *c == b'\n').filter(|l| !contains(l, b": "));
+            let body: Vec<u8> = lines.flat_map(|l| l.iter().copied().chain([b'\n'])).collect();
+            let b64 = body.iter().filter(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/')).count();
+            (b64 >= 32 && !is_placeholder(&body)).then_some(kind)
         }
         Check::Crc32 { prefix_len } => {
             if crc32_base62_ok(secret, prefix_len) {
@@ -59,15 +74,68 @@ pub(super) fn check(
             (!is_placeholder(secret) && entropy(&secret[prefix_len.min(secret.len())..]) >= 3.0).then_some(kind)
         }
         Check::Assignment => {
-            let class = classify_name(name?)?;
             let ctx = Context { quoted, name: name?, before, after };
-            value_is_secret(secret, class, &ctx).then_some(class)
+            match classify_name(name?) {
+                Some(class) => value_is_secret(secret, class, &ctx).then_some(class),
+                None => (hints_a_secret(name?) && value_is_secret(secret, SECRET, &ctx) && random_value(secret))
+                    .then_some(SECRET),
+            }
         }
         Check::FlagValue => {
             let ctx = Context { quoted: true, name: b"", before, after };
             value_is_secret(secret, PASSWORD, &ctx).then_some(kind)
         }
+        Check::Header => header_credentials(secret).then_some(kind),
+        Check::Random => looks_generated(secret).then_some(kind),
+        Check::DiscordId => discord_id(secret).then_some(kind),
+        Check::Base32 => base32_secret(secret).then_some(kind),
     }
+}
+
+fn header_credentials(v: &[u8]) -> bool {
+    if is_placeholder(v) || v.len() < 6 {
+        return false;
+    }
+    // A scheme or a variable alone (`Bearer token`, `Basic auth`, `Bearer apiKey`, `TOKEN`);
+    // base64 credentials without digits (`dXNlcjpwYXNz`) mix cases throughout.
+    let word = v.iter().all(|c| c.is_ascii_alphabetic() || *c == b'_');
+    let inner_upper = v.iter().skip(1).filter(|c| c.is_ascii_uppercase()).count();
+    let lower = v.iter().filter(|c| c.is_ascii_lowercase()).count();
+    if word && v.len() < 24 && (inner_upper <= 2 || lower == 0) {
+        return false;
+    }
+    // `"Bearer " + token`, `f"Bearer {token}"`, `Bearer %s`: code building the header.
+    !matches!(v[0], b'+' | b'{' | b'(' | b'$' | b'%' | b'&' | b'=')
+}
+
+/// A generated key rather than a word, an identifier or a hash-like constant.
+fn looks_generated(v: &[u8]) -> bool {
+    if is_placeholder(v) || v.len() < 16 {
+        return false;
+    }
+    let digit = v.iter().any(u8::is_ascii_digit);
+    let alpha = v.iter().any(u8::is_ascii_alphabetic);
+    digit && alpha && entropy(v) >= 3.5
+}
+
+fn discord_id(v: &[u8]) -> bool {
+    let first = v.split(|c| *c == b'.').next().unwrap_or(b"");
+    super::structured::base64_decode(first)
+        .is_some_and(|id| (15..=20).contains(&id.len()) && id.iter().all(u8::is_ascii_digit))
+}
+
+fn base32_secret(v: &[u8]) -> bool {
+    let body: Vec<u8> = v.iter().copied().filter(|c| !matches!(c, b' ' | b'-' | b'=')).collect();
+    if body.len() < 16 || is_placeholder(&body) {
+        return false;
+    }
+    // Grouped lower case is also four-letter words in a sentence: a digit shows it is base32.
+    let lower = body.iter().any(u8::is_ascii_lowercase);
+    let digit = body.iter().any(u8::is_ascii_digit);
+    if lower && !digit {
+        return false;
+    }
+    entropy(&body) >= 3.2
 }
 
 /// Shannon entropy in bits per byte.
@@ -106,6 +174,9 @@ pub(super) fn is_placeholder(s: &[u8]) -> bool {
         b"<",
         b">",
         b"***",
+        "\u{2022}\u{2022}".as_bytes(),
+        "\u{25cf}\u{25cf}".as_bytes(),
+        b"changeme",
         b"...",
         "\u{2026}".as_bytes(),
         b"your_",
@@ -115,7 +186,6 @@ pub(super) fn is_placeholder(s: &[u8]) -> bool {
         b"yourpassword",
         b"yoursecret",
         b"000000000000",
-        b"changeme_",
         b"replace_me",
         b"replace-me",
         b"insert_",
@@ -246,7 +316,27 @@ const NEUTRAL_SUFFIXES: &[&str] = &[
 /// Whether [`Check::Assignment`] can accept any value assigned to `name`: when not, a rule
 /// need not run its regex there (see `rules::scan_regex`).
 pub(super) fn names_a_secret(name: &[u8]) -> bool {
-    classify_name(name).is_some()
+    classify_name(name).is_some() || hints_a_secret(name)
+}
+
+/// Last name parts that do not always hold a secret but do when the value is random:
+/// `SIGNING_SALT`, `CACHE_KEY`, `SESSION_COOKIE`. Not `signature`: every thinking block of a
+/// Claude Code transcript carries a random `"signature"` that is no secret.
+const HINT_WORDS: &[&str] = &[
+    "key", "keys", "salt", "pepper", "hmac", "cipher", "jwt", "cookie", "session", "license", "licence", "dsn", "otp",
+    "totp", "mfa", "passkey", "private", "priv", "bearer", "cred", "creds",
+];
+
+/// A name whose last meaningful part hints at a secret ([`HINT_WORDS`], or any word ending in
+/// `key`): its value is a secret when it looks generated.
+fn hints_a_secret(name: &[u8]) -> bool {
+    let parts = name_parts(name);
+    let mut end = parts.len();
+    while end > 0 && parts[end - 1].bytes().all(|c| c.is_ascii_digit()) {
+        end -= 1;
+    }
+    let Some(last) = end.checked_sub(1).map(|i| parts[i].as_str()) else { return false };
+    HINT_WORDS.contains(&last) || (last.len() > 4 && last.ends_with("key") && !last.ends_with("monkey"))
 }
 
 /// Whether a name sounds like it holds a secret, and which kind.
@@ -377,7 +467,11 @@ fn value_is_secret(v: &[u8], class: &str, ctx: &Context) -> bool {
     }
     // File paths and references (`password_file: /run/secrets/db` is named away, but
     // `PWD=/home/dev` is the shell's working directory).
+    // (`%d/db-password`: systemd's credentials directory.)
+    let specifier_path =
+        s.len() > 3 && s.as_bytes()[0] == b'%' && s.as_bytes()[1].is_ascii_alphabetic() && s.as_bytes()[2] == b'/';
     if s.starts_with('/')
+        || specifier_path
         || s.starts_with("./")
         || s.starts_with("~/")
         || s.starts_with("../")
@@ -458,6 +552,38 @@ fn code_context(name: &[u8], before: &[u8], after: &[u8]) -> bool {
 
 fn ident_like(s: &str) -> bool {
     s.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b':' | b'.'))
+}
+
+/// A value under a name that only hints at a secret: generated-looking (letters and digits, or
+/// long base64), not an id (UUID), not a hash-like hex constant of a common size.
+fn random_value(v: &[u8]) -> bool {
+    let Ok(s) = std::str::from_utf8(v) else { return false };
+    let s = s.trim();
+    let n = s.len();
+    if n < 16 || s.contains(char::is_whitespace) || s.contains("://") {
+        return false;
+    }
+    let b = s.as_bytes();
+    let uuid = n == 36 && b.iter().filter(|c| **c == b'-').count() == 4;
+    if uuid {
+        return false;
+    }
+    let hex = b.iter().all(u8::is_ascii_hexdigit);
+    if hex {
+        // Digests (`cache_key: 9f86d0…`) are hex too; only a long random hex under a key name.
+        return n >= 32 && !matches!(n, 40 | 64 | 128) && entropy(b) >= 3.5;
+    }
+    let digit = b.iter().any(u8::is_ascii_digit);
+    let upper = b.iter().any(u8::is_ascii_uppercase);
+    let lower = b.iter().any(u8::is_ascii_lowercase);
+    let shape_ok = b.iter().all(|c| {
+        c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'+' | b'/' | b'=' | b'_' | b'-' | b'.' | b'~' | b'!' | b'@' | b'#' | b'%' | b'^' | b'&' | b'*'
+            )
+    });
+    shape_ok && digit && upper && lower && entropy(b) >= 3.8
 }
 
 /// Mixed classes and digits: a generated secret rather than a word.

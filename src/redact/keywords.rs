@@ -106,10 +106,19 @@ fn all_rules() -> u128 {
     if RULES.len() == 128 { u128::MAX } else { (1u128 << RULES.len()) - 1 }
 }
 
-/// Whether rules that read text line by line (Kubernetes Secrets, .netrc) may match: they need
-/// the JSON-unescaped view even for plain `\n` escapes.
+/// Whether rules that read text line by line (Kubernetes Secrets, .netrc, command lines that
+/// start a line) may match: they need the JSON-unescaped view even for plain `\n` escapes.
 pub(super) fn has_line_rules(hits: &Hits) -> bool {
-    static LINE_RULES: LazyLock<u128> = LazyLock::new(|| rule_set(&["kubernetes-secret", "netrc-password"]));
+    static LINE_RULES: LazyLock<u128> = LazyLock::new(|| {
+        rule_set(&[
+            "kubernetes-secret",
+            "netrc-password",
+            "cli-password-flag",
+            "mysql-password-flag",
+            "sshpass-flag",
+            "curl-user-flag",
+        ])
+    });
     hits.rules & *LINE_RULES != 0
 }
 
@@ -118,12 +127,79 @@ pub(super) fn has_line_rules(hits: &Hits) -> bool {
 /// wake rules on a second pass that the first pass never ran, breaking idempotence).
 pub(super) fn keyword_hits(text: &[u8], markers: &[(usize, usize)]) -> Hits {
     let scanned = SCANNED.fetch_add(text.len(), Ordering::Relaxed) + text.len();
-    if scanned > BUILD_AFTER_BYTES
-        && let Some(index) = BUILT.as_ref()
-    {
-        return built_hits(index, text, markers);
+    let mut hits = match BUILT.as_ref() {
+        Some(index) if scanned > BUILD_AFTER_BYTES => built_hits(index, text, markers),
+        _ => committed_hits(text, markers),
+    };
+    if !text.is_ascii() {
+        non_ascii_hits(text, markers, &mut hits);
     }
-    committed_hits(text, markers)
+    hits
+}
+
+/// Keywords written in other scripts (`пароль`, `密码`, `contraseña`), with the rules each
+/// enables and the offset of their first non-ASCII byte.
+///
+/// They are not in the automaton: their UTF-8 bytes would double its alphabet and so its size,
+/// which every hook process pays for in page faults. They are looked for only where the text
+/// has a non-ASCII character: each keyword is compared where its first non-ASCII character
+/// could stand.
+static NON_ASCII: LazyLock<Vec<(&'static str, u128, usize)>> = LazyLock::new(|| {
+    let mut out: Vec<(&'static str, u128, usize)> = Vec::new();
+    for (i, r) in RULES.iter().enumerate() {
+        for &k in r.keywords.iter().filter(|k| !k.is_ascii()) {
+            match out.iter_mut().find(|(w, _, _)| *w == k) {
+                Some((_, rules, _)) => *rules |= 1 << i,
+                None => out.push((k, 1 << i, k.bytes().position(|b| !b.is_ascii()).unwrap_or(0))),
+            }
+        }
+    }
+    out
+});
+
+fn non_ascii_hits(text: &[u8], markers: &[(usize, usize)], hits: &mut Hits) {
+    let anchored = *KEYWORD_ANCHORED;
+    let words = &*NON_ASCII;
+    let mut added = false;
+    let mut p = 0;
+    while p < text.len() {
+        // Eight ASCII bytes at a time.
+        if let Some(chunk) = text.get(p..p + 8)
+            && u64::from_le_bytes(chunk.try_into().unwrap()) & 0x8080_8080_8080_8080 == 0
+        {
+            p += 8;
+            continue;
+        }
+        let b = text[p];
+        if b >= 0xC0 {
+            for &(word, rules, k) in words.iter().filter(|(w, _, k)| w.as_bytes()[*k] == b) {
+                let Some(start) = p.checked_sub(k) else { continue };
+                let w = word.as_bytes();
+                if text.len() - start < w.len() || !text[start..start + w.len()].eq_ignore_ascii_case(w) {
+                    continue;
+                }
+                if overlaps_marker(markers, start, start + w.len()) {
+                    continue;
+                }
+                hits.rules |= rules;
+                if rules & anchored != 0 && !hits.failed {
+                    hits.starts.push((start, rules & anchored));
+                    added = true;
+                }
+            }
+        }
+        p += 1;
+    }
+    if added {
+        hits.starts.sort_by_key(|&(at, _)| at);
+        hits.starts.dedup_by(|next, prev| {
+            let same = next.0 == prev.0;
+            if same {
+                prev.1 |= next.1;
+            }
+            same
+        });
+    }
 }
 
 /// The committed DFA, leftmost-first over the keywords longest first, restarted one byte
@@ -195,7 +271,11 @@ mod tests {
         let mut table: Vec<(String, u128)> = Vec::new();
         for (i, r) in RULES.iter().enumerate() {
             for &k in r.keywords {
-                for w in [k.to_string(), percent_encoded(k), json_escaped(k)] {
+                if !k.is_ascii() {
+                    continue; // searched apart: `NON_ASCII`
+                }
+                let forms = [k.to_string(), percent_encoded(k), json_escaped(k)];
+                for w in forms {
                     match table.iter_mut().find(|(x, _)| *x == w) {
                         Some((_, rules)) => *rules |= 1 << i,
                         None => table.push((w, 1 << i)),
@@ -238,7 +318,13 @@ mod tests {
         let table = keyword_table();
         let patterns: Vec<String> = table.iter().map(|(w, _)| regex::escape(w)).collect();
         let dfa = dense::Builder::new()
-            .configure(dense::Config::new().match_kind(MatchKind::LeftmostFirst).start_kind(StartKind::Unanchored))
+            .configure(
+                dense::Config::new()
+                    .match_kind(MatchKind::LeftmostFirst)
+                    .start_kind(StartKind::Unanchored)
+                    // Smaller bytes: fewer pages for a hook process to fault in.
+                    .minimize(true),
+            )
             .syntax(syntax::Config::new().case_insensitive(false).unicode(false).utf8(false))
             .thompson(thompson::Config::new().utf8(false))
             .build_many(&patterns)
@@ -289,6 +375,18 @@ mod tests {
             assert_eq!(hits.rules & rules, rules, "{w:?} in {shouted:?}");
             assert_eq!(keyword_hits(w.as_bytes(), &[]).rules & rules, rules, "{w:?} alone");
         }
+        // Keywords of other scripts, searched apart, enable their rules and record their starts.
+        for &(w, rules, _) in NON_ASCII.iter() {
+            let text = format!("voilà: {w} x");
+            let hits = keyword_hits(text.as_bytes(), &[]);
+            assert_eq!(hits.rules & rules, rules, "{w:?}");
+            if rules & *KEYWORD_ANCHORED != 0 {
+                assert!(hits.starts.iter().any(|&(at, r)| at == "voilà: ".len() && r & rules != 0), "{w:?}");
+            }
+        }
+        assert!(NON_ASCII.iter().any(|(w, _, _)| *w == "пароль"));
+        // ASCII letters of such a keyword in any case: "Contraseña".
+        assert!(keyword_hits("la Contraseña es".as_bytes(), &[]).rules != 0);
         assert!(keyword_hits(b"hello world, nothing to see here 1234", &[]).is_empty());
         assert!(!keyword_hits(b"export GITHUB_TOKEN=abc", &[]).is_empty());
         assert!(keyword_hits(b"[REDACTED:netrc-password]", &[(0, 25)]).is_empty());
@@ -306,7 +404,8 @@ mod tests {
             let next = words[(n * 7 + 3) % words.len()];
             let mixed: String =
                 w.chars().enumerate().map(|(i, c)| if i % 2 == 0 { c.to_ascii_uppercase() } else { c }).collect();
-            texts.push(format!("{w}{next} x{mixed}_{}", &next[..next.len() / 2]));
+            let half = (0..=next.len() / 2).rev().find(|&i| next.is_char_boundary(i)).unwrap_or(0);
+            texts.push(format!("{w}{next} x{mixed}_{}", &next[..half]));
             texts.push(mixed.clone());
             texts.push(format!("{next} {mixed}"));
         }

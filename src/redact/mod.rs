@@ -2,7 +2,7 @@
 //! touched.
 //!
 //! Every string of every event goes through [`Redactor::redact`] (or [`Redactor::redact_json`])
-//! before it reaches the store, the log or the network . Only the secret part
+//! before it reaches the store, the log or the network (docs/architecture.md). Only the secret part
 //! of a match is replaced by `[REDACTED:<kind>]`; key names, URL hosts and header names stay so
 //! the dashboard remains readable.
 //!
@@ -26,6 +26,7 @@
 mod checks;
 mod json;
 mod keywords;
+mod prose;
 mod rules;
 mod structured;
 mod trigrams;
@@ -48,10 +49,13 @@ pub struct UserPattern {
     pub regex: String,
 }
 
-/// One secret found in a text: what kind, and where (byte offsets into the text).
+/// One secret found in a text: what kind, which rule found it, and where (byte offsets into the
+/// text).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     pub kind: String,
+    /// The built-in rule's id (`rules.rs`), or `redact_patterns[i]` for a user pattern.
+    pub rule: String,
     pub start: usize,
     pub len: usize,
 }
@@ -72,6 +76,8 @@ struct Span {
     start: usize,
     end: usize,
     kind: KindRef,
+    /// Id of the rule that found it (`""` for a user pattern, named by its index then).
+    rule: &'static str,
 }
 
 /// Kind of a span without allocating: a built-in kind or the index of a user pattern.
@@ -168,7 +174,15 @@ impl Redactor {
     pub fn findings(&self, text: &str) -> Vec<Finding> {
         self.spans(text)
             .into_iter()
-            .map(|s| Finding { kind: self.kind_name(s.kind).to_string(), start: s.start, len: s.end - s.start })
+            .map(|s| Finding {
+                kind: self.kind_name(s.kind).to_string(),
+                rule: match s.kind {
+                    KindRef::User(i) if s.rule.is_empty() => format!("redact_patterns[{i}]"),
+                    _ => s.rule.to_string(),
+                },
+                start: s.start,
+                len: s.end - s.start,
+            })
             .collect()
     }
 
@@ -198,17 +212,17 @@ impl Redactor {
             };
             let mut found = Vec::new();
             for r in hits_here.iter() {
-                rules::scan(r, view.bytes(), hits_here, &mut found);
+                rules::scan(r, view.bytes(), hits_here.starts(r), &mut found);
             }
             for (i, (_, re)) in self.user.iter().enumerate() {
                 scan_user(re, view.bytes(), i, &mut found);
             }
-            for (s, e, kind) in found {
+            for (s, e, kind, rule) in found {
                 if self.allowed(&view.bytes()[s..e]) {
                     continue;
                 }
                 let (os, oe) = view.to_original(s, e);
-                cands.push(Span { start: os, end: oe, kind });
+                cands.push(Span { start: os, end: oe, kind, rule });
             }
         }
         if cands.is_empty() {
@@ -244,17 +258,17 @@ impl Redactor {
 }
 
 /// Matches of a user pattern: the `secret` group when present, else the whole match.
-fn scan_user(re: &Regex, hay: &[u8], idx: usize, out: &mut Vec<(usize, usize, KindRef)>) {
+fn scan_user(re: &Regex, hay: &[u8], idx: usize, out: &mut Vec<(usize, usize, KindRef, &'static str)>) {
     let has_group = re.capture_names().any(|n| n == Some("secret"));
     if has_group {
         for c in re.captures_iter(hay) {
             if let Some(m) = c.name("secret").filter(|m| !m.is_empty()) {
-                out.push((m.start(), m.end(), KindRef::User(idx)));
+                out.push((m.start(), m.end(), KindRef::User(idx), ""));
             }
         }
     } else {
         for m in re.find_iter(hay).filter(|m| !m.is_empty()) {
-            out.push((m.start(), m.end(), KindRef::User(idx)));
+            out.push((m.start(), m.end(), KindRef::User(idx), ""));
         }
     }
 }
@@ -337,6 +351,7 @@ fn merge(mut v: Vec<Span>) -> Vec<Span> {
                 last.end = last.end.max(s.end);
                 if is_generic(last.kind) && !is_generic(s.kind) {
                     last.kind = s.kind;
+                    last.rule = s.rule;
                 }
             }
             _ => out.push(s),

@@ -16,7 +16,7 @@ static JSON_VALUE: LazyLock<Regex> = LazyLock::new(|| re(r#""[^"\r\n]*"\s*:\s*"(
 /// The values under `data:` / `stringData:` of a Kubernetes Secret, in YAML (`kubectl get secret
 /// -o yaml`, manifests) or JSON (`-o json`). Keys stay, so the dashboard still shows which keys
 /// the secret holds.
-pub(super) fn kubernetes_secret(hay: &[u8], out: &mut Vec<(usize, usize)>) {
+pub(super) fn kubernetes_secret(hay: &[u8], _starts: Option<&[usize]>, out: &mut Vec<(usize, usize)>) {
     if JSON_KIND.is_match(hay) {
         for c in JSON_DATA.captures_iter(hay) {
             let body = c.name("body").expect("group exists");
@@ -91,13 +91,63 @@ fn yaml_data_values(hay: &[u8], out: &mut Vec<(usize, usize)>) {
     }
 }
 
+/// Base64 runs long enough to hold a key, starting like base64 of `-----BEGIN` or of a JSON
+/// object (`{"`, `{\n`).
+static B64_BLOB: LazyLock<Regex> = LazyLock::new(|| re(r"(?:LS0tLS1CRUdJTi|eyJ|ewo|ew0K)[A-Za-z0-9+/_\-]{60,}={0,2}"));
+
+/// Key material that was base64-encoded whole: a PEM private key (`LS0tLS1CRUdJTi…`, what
+/// `base64 < id_rsa` prints) or a Google service-account JSON (`GOOGLE_CREDENTIALS=ewog…`). The
+/// blob is decoded and kept only if it holds a private key, so other base64 (JWTs, data URIs,
+/// public keys) stays.
+pub(super) fn encoded_private_key(hay: &[u8], _starts: Option<&[usize]>, out: &mut Vec<(usize, usize)>) {
+    for m in B64_BLOB.find_iter(hay) {
+        let blob = m.as_bytes();
+        // Inside a longer word it is not a blob of its own.
+        if m.start() > 0 && hay[m.start() - 1].is_ascii_alphanumeric() {
+            continue;
+        }
+        let Some(text) = base64_decode(blob) else { continue };
+        let holds_key = memchr::memmem::find(&text, b"PRIVATE KEY").is_some()
+            || memchr::memmem::find(&text, b"\"private_key\"").is_some()
+            || memchr::memmem::find(&text, b"\"service_account\"").is_some();
+        if holds_key {
+            out.push((m.start(), m.end()));
+        }
+    }
+}
+
+/// Standard or URL-safe base64, padding optional; `None` if not base64.
+pub(super) fn base64_decode(s: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for &c in s {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            b'=' => break,
+            _ => return None,
+        };
+        acc = (acc << 6) | v as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn values(text: &str) -> Vec<&str> {
         let mut v = Vec::new();
-        kubernetes_secret(text.as_bytes(), &mut v);
+        kubernetes_secret(text.as_bytes(), None, &mut v);
         v.iter().map(|&(s, e)| &text[s..e]).collect()
     }
 

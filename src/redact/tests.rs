@@ -115,7 +115,7 @@ fn allowlist_exempts_exact_strings_and_whole_matches_of_regexes() {
 fn findings_point_at_the_secret() {
     let t = format!("x {GHP} y");
     let f = r().findings(&t);
-    assert_eq!(f, vec![Finding { kind: "github-pat".into(), start: 2, len: GHP.len() }]);
+    assert_eq!(f, vec![Finding { kind: "github-pat".into(), rule: "github-pat".into(), start: 2, len: GHP.len() }]);
 }
 
 #[test]
@@ -193,4 +193,57 @@ pub(super) fn corpus_texts() -> Vec<String> {
         }
     }
     texts
+}
+
+/// The keyword-anchored rules find, at their keywords, exactly what a search of the whole
+/// text finds: over every text of the redaction corpus, as is and with each keyword of the
+/// rule spliced in at several places (so every rule runs on every text).
+#[test]
+fn anchored_scans_find_what_whole_scans_find() {
+    let texts = corpus_texts();
+    assert!(texts.len() > 500);
+    let mut compared = 0;
+    for (i, r) in rules::RULES.iter().enumerate() {
+        if *rules::KEYWORD_ANCHORED & (1 << i) == 0 {
+            continue;
+        }
+        for text in &texts {
+            let mut variants = vec![text.clone()];
+            for k in r.keywords {
+                let mid = (0..=text.len() / 2).rev().find(|&m| text.is_char_boundary(m)).unwrap();
+                variants.push(format!("{k}={text}"));
+                variants.push(format!("{}{} {k}: {}", &text[..mid], k.to_uppercase(), &text[mid..]));
+            }
+            for v in &variants {
+                let hits = keywords::keyword_hits(v.as_bytes(), &[]);
+                let (mut whole, mut anchored) = (Vec::new(), Vec::new());
+                rules::scan(i, v.as_bytes(), None::<std::iter::Empty<usize>>, &mut whole);
+                rules::scan(i, v.as_bytes(), hits.starts(i), &mut anchored);
+                assert_eq!(whole, anchored, "rule {} on {v:?}", r.id);
+                compared += usize::from(!whole.is_empty());
+            }
+        }
+    }
+    assert!(compared > 100, "only {compared} texts had matches");
+}
+
+/// When the keyword search fails every rule runs, the keyword-anchored ones through the
+/// whole text (their keyword starts are unknown then).
+#[test]
+fn a_failed_keyword_search_runs_every_rule_over_the_whole_text() {
+    let hits = keywords::Hits::all();
+    let text = b"DB_PASSWORD=Zq8#kL2pW9x and ghp_R8d2kLmQ9vXw3ZpT7yBn4cFh6JsA1eGu5oKi";
+    let mut found = Vec::new();
+    for i in hits.iter() {
+        rules::scan(i, text, hits.starts(i), &mut found);
+    }
+    let kinds: Vec<&str> = found
+        .iter()
+        .map(|&(_, _, k, _)| match k {
+            KindRef::Builtin(k) => k,
+            KindRef::User(_) => "user",
+        })
+        .collect();
+    assert!(kinds.contains(&"password"), "{kinds:?}");
+    assert!(kinds.contains(&"github-pat"), "{kinds:?}");
 }

@@ -97,12 +97,8 @@ pub(super) fn views(text: &[u8], line_rules: bool) -> Vec<View<'_>> {
     if text.len() > MAX_VIEW_INPUT || u32::try_from(text.len()).is_err() {
         return out;
     }
-    // Per line: plain `\n`/`\"` escapes matter only on lines that may hold a .netrc or a
-    // Kubernetes Secret.
-    let unescape = |b: &[u8]| {
-        let structured = line_rules && (outside_markers(b, b"password") || outside_markers(b, b"Secret"));
-        if needs_unescape(b, structured) { json_unescape(b) } else { None }
-    };
+    // Plain `\n`/`\"` escapes matter only when a line-structured rule may match.
+    let unescape = |b: &[u8]| if needs_unescape(b, line_rules) { json_unescape(b) } else { None };
     // The escapes `needs_unescape` may act on.
     let unescapes = |b: &[u8], at: usize| escape_matters(b.get(at + 1), line_rules);
     let percents = |b: &[u8], at: usize| is_percent_seq(b, at);
@@ -117,13 +113,6 @@ pub(super) fn views(text: &[u8], line_rules: bool) -> Vec<View<'_>> {
         out.push(p);
     }
     out
-}
-
-/// Whether `needle` occurs other than inside a `[REDACTED:…]` marker (a marker's kind name must
-/// not change how the text around it is read, or a second pass would differ from the first).
-fn outside_markers(b: &[u8], needle: &[u8]) -> bool {
-    let ms = super::markers(b);
-    memchr::memmem::find_iter(b, needle).any(|i| !super::overlaps_marker(&ms, i, i + needle.len()))
 }
 
 fn needs_unescape(b: &[u8], line_rules: bool) -> bool {
@@ -265,7 +254,7 @@ mod tests {
         let vs = views(text, true);
         assert!(vs.iter().any(|v| v.bytes() == b"{\"f\": \"machine h password\nx\"}"));
         // Without a line-structured rule in play, plain \n escapes need no second view.
-        let vs = views(br#"{\"k\": \"a\\nb\"}"#, true);
+        let vs = views(br#"{\"k\": \"a\\nb\"}"#, false);
         assert!(!vs.iter().any(|v| v.bytes() == b"{\"k\": \"a\nb\"}"));
     }
 
