@@ -236,12 +236,14 @@ lock() {
 }
 unlock() { rm -rf "$bin_dir/.fetch.lock"; }
 
-# The whole job, run detached for hooks: link or fetch, tidy, then record what was spooled.
+# The whole job: link or fetch, tidy, then record what was spooled. Returns 0 once the binary
+# is in place, 1 when it could not be installed, 2 when another fetch holds the lock.
 install_and_replay() {
-  lock || return 0
+  lock || return 2
   trap unlock EXIT
   [ -x "$target_bin" ] || link_from_path || download || return 1
   tidy
+  unlock; trap - EXIT
   "$target_bin" replay-spool >/dev/null 2>&1 || log WARN "replaying the spooled events failed; the next hook retries"
   return 0
 }
@@ -288,11 +290,10 @@ if [ "${1:-}" = __fetch-detached ]; then
   exit 0
 fi
 
+# A binary already here (CLAUDE_SYNC_BIN, the download, a debug build) runs the command itself.
+run_existing "$@"
+
 if [ -n "$is_hook" ]; then
-  # A binary already here (CLAUDE_SYNC_BIN, a debug build) records directly.
-  for candidate in "${CLAUDE_SYNC_BIN:-}" "$root/../target/debug/claude-code-sync"; do
-    if [ -n "$candidate" ] && [ -x "$candidate" ] && [ ! -d "$candidate" ]; then exec "$candidate" "$@"; fi
-  done
   spool_event "$1"
   if retry_due; then
     if command -v setsid >/dev/null 2>&1; then
@@ -305,20 +306,14 @@ if [ -n "$is_hook" ]; then
 fi
 
 # Any other command: the user is waiting and reading.
-run_existing "$@"
 say "the binary for version $version is not installed yet; fetching it (see $log_file)"
-if lock; then
-  trap unlock EXIT
-  link_from_path || download || {
+install_and_replay
+case $? in
+  0) ;;
+  2) say "another download is under way; try again in a moment"; give_up ;;
+  *)
     say "could not install it: $(sed -n 's/^detail=//p' "$state_file" 2>/dev/null)"
     say "build from source with 'cargo build --release', or set CLAUDE_SYNC_DOWNLOAD_URL to a mirror"
-    give_up
-  }
-  tidy
-  unlock; trap - EXIT
-  "$target_bin" replay-spool >/dev/null 2>&1
-else
-  say "another download is under way; try again in a moment"
-  give_up
-fi
+    give_up ;;
+esac
 exec "$target_bin" "$@"

@@ -9,7 +9,7 @@ use crate::hook::spool;
 
 impl Run for ReplaySpool {
     fn run(self, ctx: &Context) -> Result<()> {
-        let n = spool::replay_command(&ctx.data_dir)?;
+        let n = spool::replay_if_any(&ctx.data_dir)?;
         if n > 0 {
             ctx.log().info(&format!("recorded {n} event(s) kept on disk before the binary was installed"));
         }

@@ -19,12 +19,18 @@ pub fn spool_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("spool")
 }
 
+/// Where spooled events that could not be recorded are set aside: beside the spool, not in it,
+/// so an emptied spool can still be removed.
+fn failed_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("spool-failed")
+}
+
 /// One spooled hook: when it fired, and which hook it was.
-#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug)]
 struct Spooled {
     nanos: u128,
     pid: u64,
-    kind: &'static str,
+    kind: HookKind,
     path: PathBuf,
 }
 
@@ -33,7 +39,7 @@ impl Spooled {
     fn parse(path: PathBuf) -> Option<Spooled> {
         let name = path.file_name()?.to_str()?.strip_suffix(".json")?;
         let (stamp, hook) = name.split_once('.')?;
-        let kind = HookKind::from_name(hook)?.name();
+        let kind = HookKind::from_name(hook)?;
         let (nanos, pid) = stamp.split_once('-')?;
         Some(Spooled { nanos: nanos.parse().ok()?, pid: pid.parse().ok()?, kind, path })
     }
@@ -59,10 +65,10 @@ fn replay(data_dir: &Path, dir: &Path) -> Result<usize> {
         .with_context(|| format!("cannot read {}", dir.display()))?
         .filter_map(|entry| Spooled::parse(entry.ok()?.path()))
         .collect();
-    spooled.sort();
+    spooled.sort_by_key(|s| (s.nanos, s.pid));
     let mut recorded = 0;
     for item in &spooled {
-        let kind = HookKind::from_name(item.kind).expect("parsed from a hook name");
+        let kind = item.kind;
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let file = File::open(&item.path).with_context(|| format!("cannot open {}", item.path.display()))?;
             let raw = input::read_capped(file, input::MAX_INPUT_BYTES)
@@ -78,7 +84,7 @@ fn replay(data_dir: &Path, dir: &Path) -> Result<usize> {
             fs::remove_file(&item.path).ok();
             recorded += 1;
         } else {
-            let failed = dir.join("failed");
+            let failed = failed_dir(data_dir);
             let _ = crate::paths::ensure_private_dir(&failed);
             let _ = fs::rename(&item.path, failed.join(item.path.file_name().unwrap_or_default()));
         }
@@ -87,11 +93,6 @@ fn replay(data_dir: &Path, dir: &Path) -> Result<usize> {
     // moment re-creates it (it retries its write once).
     let _ = fs::remove_dir(dir);
     Ok(recorded)
-}
-
-/// The `replay-spool` command: what the launcher runs right after installing the binary.
-pub fn replay_command(data_dir: &Path) -> Result<usize> {
-    replay_if_any(data_dir)
 }
 
 /// Spooled events not yet recorded, for `status`.
@@ -111,10 +112,10 @@ mod tests {
         let a = parse("1765000000000000001-9.session-start.json").unwrap();
         let b = parse("1765000000000000001-10.prompt-submit.json").unwrap();
         let c = parse("1765000000000000002-1.stop.json").unwrap();
-        assert_eq!((a.nanos, a.pid, a.kind), (1765000000000000001, 9, "session-start"));
+        assert_eq!((a.nanos, a.pid, a.kind), (1765000000000000001, 9, HookKind::SessionStart));
         let mut all = [c, b, a];
-        all.sort();
-        assert_eq!(all.iter().map(|s| s.kind).collect::<Vec<_>>(), ["session-start", "prompt-submit", "stop"]);
+        all.sort_by_key(|s| (s.nanos, s.pid));
+        assert_eq!(all.iter().map(|s| s.kind.name()).collect::<Vec<_>>(), ["session-start", "prompt-submit", "stop"]);
         assert!(parse(".1765000000000000001-9.stop.json.tmp").is_none());
         assert!(parse("1765000000000000001-9.not-a-hook.json").is_none());
         assert!(parse("failed").is_none());
